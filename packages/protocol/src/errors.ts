@@ -1,0 +1,56 @@
+/**
+ * The one registry of Tessera's error codes. Every problem response carries one of these
+ * `code`s; clients `switch` on them, so a code never changes meaning once published.
+ */
+export const errorCodes = {
+  invalid_request: { status: 400, title: "The request is not valid" },
+  malformed_json: { status: 400, title: "The request body is not valid JSON" },
+  invalid_id: { status: 400, title: "An identifier in the path is not a positive integer" },
+  selected_org_required: {
+    status: 400,
+    title: "The user belongs to several organisations; selectedOrg is required",
+  },
+  password_policy_violation: {
+    status: 400,
+    title: "The new password does not satisfy the organisation's password policy",
+  },
+  invalid_session_policy: { status: 400, title: "The session policy is out of range" },
+  invalid_credentials: { status: 401, title: "The credentials are not valid" },
+  password_expired: { status: 401, title: "The password has expired and must be changed" },
+  account_locked: { status: 401, title: "The account is temporarily locked" },
+  invalid_token: { status: 401, title: "The token is missing, expired, revoked or unknown" },
+  org_access_denied: { status: 403, title: "The user is not an active member of that organisation" },
+  account_disabled: { status: 403, title: "The account is deactivated" },
+  forbidden: { status: 403, title: "The caller's role does not allow this action" },
+  not_found: { status: 404, title: "No such resource" },
+  no_active_org: { status: 404, title: "The user is not an active member of any organisation" },
+  method_not_allowed: { status: 405, title: "The method is not allowed on this resource" },
+  conflict: { status: 409, title: "The resource already exists" },
+  payload_too_large: { status: 413, title: "The request body is too large" },
+  unsupported_media_type: { status: 415, title: "The request body must be application/json" },
+  too_many_requests: { status: 429, title: "Too many requests from this address" },
+  internal_error: { status: 500, title: "An internal error occurred" },
+  service_unavailable: { status: 503, title: "A dependency is unavailable; try again later" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** The problem+json (RFC 9457) body of every error on Tessera's own paths. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: ErrorCode;
+  /** Extra, code-specific members (for example `orgIds` with `selected_org_required`). */
+  [extension: string]: unknown;
+}
+
+/** The URI that names a problem type; documented in the README's error table. */
+export function problemType(code: ErrorCode): string {
+  return `urn:tessera:problem:${code}`;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(errorCodes, value);
+}

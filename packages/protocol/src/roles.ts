@@ -1,0 +1,38 @@
+/** Roles a membership can hold in an organisation (DESIGN §8). */
+export const roles = ["owner", "admin", "auditor", "member", "service"] as const;
+export type Role = (typeof roles)[number];
+
+export const permissions = [
+  "self:read",
+  "self:write",
+  "org:read",
+  "users:read",
+  "users:write",
+  "policies:read",
+  "policies:write",
+  "sessions:read",
+  "sessions:revoke",
+  "api-keys:read",
+  "api-keys:write",
+  "audit:read",
+] as const;
+export type Permission = (typeof permissions)[number];
+
+const adminPermissions: readonly Permission[] = permissions;
+
+/** What each role may do. Checked on the server on every request, from current data. */
+export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
+  owner: adminPermissions,
+  admin: adminPermissions,
+  auditor: ["self:read", "self:write", "org:read", "users:read", "sessions:read", "audit:read"],
+  member: ["self:read", "self:write"],
+  service: ["self:read"],
+};
+
+export function roleAllows(role: Role, permission: Permission): boolean {
+  return rolePermissions[role].includes(permission);
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === "string" && (roles as readonly string[]).includes(value);
+}

@@ -1,0 +1,80 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import { recordAudit } from "./audit/audit.ts";
+import { hashPassword } from "./crypto/passwords.ts";
+import type { Database } from "./storage/schema.ts";
+import { storePassword } from "./user-sessions/password.ts";
+
+export const defaultBootstrapEmail = "admin@tessera.local";
+export const bootstrapOrgName = "Default";
+
+export interface BootstrapResult {
+  orgId: number;
+  email: string;
+  /** Set only when Tessera generated it: shown once, then only its hash exists. */
+  generatedPassword: string | undefined;
+}
+
+/**
+ * First start: creates the bootstrap org and its owner, a system admin. A generated password
+ * is one-time: it must be changed (POST /user/password) before the first login succeeds.
+ * Later starts find the org and do nothing.
+ */
+export async function bootstrap(
+  db: Kysely<Database>,
+  now: number,
+  admin: { email: string | undefined; password: string | undefined },
+): Promise<BootstrapResult | undefined> {
+  const existing = await db.selectFrom("orgs").select("id").limit(1).executeTakeFirst();
+  if (existing) return undefined;
+  const email = admin.email ?? defaultBootstrapEmail;
+  const generatedPassword = admin.password === undefined ? randomBytes(18).toString("base64url") : undefined;
+  const passwordHash = await hashPassword(admin.password ?? generatedPassword ?? "");
+  return db.transaction().execute(async (trx) => {
+    const org = await trx
+      .insertInto("orgs")
+      .values({ name: bootstrapOrgName, created_at: now })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    const user = await trx
+      .insertInto("users")
+      .values({
+        email,
+        display_name: "Administrator",
+        kind: "person",
+        username: null,
+        password_hash: null,
+        password_changed_at: null,
+        must_change_password: 0,
+        active: 1,
+        is_system_admin: 1,
+        failed_attempts: 0,
+        locked_until: null,
+        created_at: now,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await storePassword(trx, user.id, passwordHash, now);
+    if (generatedPassword !== undefined) {
+      await trx.updateTable("users").set({ must_change_password: 1 }).where("id", "=", user.id).execute();
+    }
+    await trx
+      .insertInto("memberships")
+      .values({ org_id: org.id, user_id: user.id, role: "owner", active: 1, created_at: now })
+      .execute();
+    await recordAudit(trx, now, {
+      type: "org.created",
+      orgId: org.id,
+      actorUserId: null,
+      data: { name: bootstrapOrgName, bootstrap: true },
+    });
+    await recordAudit(trx, now, {
+      type: "user.created",
+      orgId: org.id,
+      actorUserId: null,
+      subjectUserId: user.id,
+      data: { email, role: "owner", bootstrap: true },
+    });
+    return { orgId: org.id, email, generatedPassword };
+  });
+}

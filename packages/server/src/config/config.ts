@@ -1,0 +1,276 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+export type ServerRole = "pod" | "keymanager" | "agent";
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Every operator setting, resolved and validated (DESIGN §7). */
+export interface Config {
+  dataDir: string;
+  httpAddr: ListenAddress;
+  podMtlsAddr: ListenAddress;
+  kmMtlsAddr: ListenAddress;
+  databaseUrl: string | undefined;
+  roles: ServerRole[];
+  bootstrapAdminEmail: string | undefined;
+  bootstrapAdminPassword: string | undefined;
+  logLevel: LogLevel;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy); unset trusts none. */
+  trustProxy: string | undefined;
+}
+
+/** A setting with a bad value: start-up stops with a message that names it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+interface SettingSpec {
+  env: string;
+  flag: string;
+  file: string;
+  description: string;
+  default?: string;
+}
+
+/** The settings table; the README's configuration section mirrors it. */
+export const settings = {
+  dataDir: {
+    env: "TESSERA_DATA_DIR",
+    flag: "--data-dir",
+    file: "dataDir",
+    default: "./data",
+    description: "Directory for the SQLite database and generated certificates",
+  },
+  httpAddr: {
+    env: "TESSERA_HTTP_ADDR",
+    flag: "--http-addr",
+    file: "httpAddr",
+    default: "127.0.0.1:8080",
+    description: "HTTP listener (user sessions, admin, docs, datafeeds)",
+  },
+  podMtlsAddr: {
+    env: "TESSERA_POD_MTLS_ADDR",
+    flag: "--pod-mtls-addr",
+    file: "podMtlsAddr",
+    default: "127.0.0.1:8443",
+    description: "Pod mutual-TLS listener (/sessionauth)",
+  },
+  kmMtlsAddr: {
+    env: "TESSERA_KM_MTLS_ADDR",
+    flag: "--km-mtls-addr",
+    file: "kmMtlsAddr",
+    default: "127.0.0.1:8444",
+    description: "Key-manager mutual-TLS listener (/keyauth)",
+  },
+  databaseUrl: {
+    env: "DATABASE_URL",
+    flag: "--database-url",
+    file: "databaseUrl",
+    description: "postgres://… for PostgreSQL; unset: SQLite in the data directory",
+  },
+  roles: {
+    env: "TESSERA_ROLES",
+    flag: "--roles",
+    file: "roles",
+    default: "pod,keymanager,agent",
+    description: "Comma-separated roles this process serves",
+  },
+  bootstrapAdminEmail: {
+    env: "TESSERA_BOOTSTRAP_ADMIN_EMAIL",
+    flag: "--bootstrap-admin-email",
+    file: "bootstrapAdminEmail",
+    description: "Email of the admin created on first start (default admin@tessera.local)",
+  },
+  bootstrapAdminPassword: {
+    env: "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
+    flag: "--bootstrap-admin-password",
+    file: "bootstrapAdminPassword",
+    description: "Password of that admin; unset: a one-time password is generated and printed",
+  },
+  logLevel: {
+    env: "TESSERA_LOG_LEVEL",
+    flag: "--log-level",
+    file: "logLevel",
+    default: "info",
+    description: "fatal, error, warn, info, debug, trace or silent",
+  },
+  tlsCert: {
+    env: "TESSERA_TLS_CERT",
+    flag: "--tls-cert",
+    file: "tlsCert",
+    description: "PEM server certificate (chain) for the mTLS listeners",
+  },
+  tlsKey: {
+    env: "TESSERA_TLS_KEY",
+    flag: "--tls-key",
+    file: "tlsKey",
+    description: "PEM private key of that certificate",
+  },
+  bodyLimit: {
+    env: "TESSERA_BODY_LIMIT",
+    flag: "--body-limit",
+    file: "bodyLimit",
+    default: "65536",
+    description: "Largest request body in bytes (1024…10485760)",
+  },
+  trustProxy: {
+    env: "TESSERA_TRUST_PROXY",
+    flag: "--trust-proxy",
+    file: "trustProxy",
+    description: "Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed",
+  },
+} as const satisfies Record<keyof Config, SettingSpec>;
+
+const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const serverRoles: readonly ServerRole[] = ["pod", "keymanager", "agent"];
+
+export interface ConfigSources {
+  argv?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Flags win over environment variables, which win over the config file (`--config` or `TESSERA_CONFIG`). */
+export function loadConfig({ argv = [], env = process.env }: ConfigSources = {}): Config {
+  const flags = parseFlags(argv);
+  const configPath = flags.get("--config") ?? env.TESSERA_CONFIG;
+  const file = configPath ? readConfigFile(configPath) : {};
+
+  const raw = (key: keyof Config): string | undefined => {
+    const spec: SettingSpec = settings[key];
+    const fromFile = file[spec.file];
+    return (
+      flags.get(spec.flag) ??
+      nonEmpty(env[spec.env]) ??
+      (fromFile === undefined ? undefined : String(fromFile)) ??
+      spec.default
+    );
+  };
+  const name = (key: keyof Config) => settings[key].env;
+
+  return {
+    dataDir: resolve(raw("dataDir") ?? "./data"),
+    httpAddr: parseAddress(name("httpAddr"), raw("httpAddr")),
+    podMtlsAddr: parseAddress(name("podMtlsAddr"), raw("podMtlsAddr")),
+    kmMtlsAddr: parseAddress(name("kmMtlsAddr"), raw("kmMtlsAddr")),
+    databaseUrl: parseDatabaseUrl(name("databaseUrl"), raw("databaseUrl")),
+    roles: parseRoles(name("roles"), raw("roles") ?? ""),
+    bootstrapAdminEmail: parseEmail(name("bootstrapAdminEmail"), raw("bootstrapAdminEmail")),
+    bootstrapAdminPassword: raw("bootstrapAdminPassword"),
+    logLevel: parseEnum(name("logLevel"), raw("logLevel") ?? "info", logLevels),
+    tlsCert: raw("tlsCert"),
+    tlsKey: raw("tlsKey"),
+    bodyLimit: parseInteger(name("bodyLimit"), raw("bodyLimit") ?? "65536", 1024, 10485760),
+    trustProxy: raw("trustProxy"),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set<string>(["--config", ...Object.values(settings).map((spec) => spec.flag)]);
+  const flags = new Map<string, string>();
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index] ?? "";
+    const [flag, inline] = argument.includes("=") ? argument.split(/=(.*)/s, 2) : [argument, undefined];
+    if (!flag || !known.has(flag)) throw new ConfigError(argument, "unknown option");
+    const value = inline ?? argv[++index];
+    if (value === undefined) throw new ConfigError(flag, "needs a value");
+    flags.set(flag, value);
+  }
+  return flags;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError("TESSERA_CONFIG", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not a JSON object");
+    const allowed = new Set<string>(Object.values(settings).map((spec) => spec.file));
+    for (const key of Object.keys(parsed)) {
+      if (!allowed.has(key)) throw new ConfigError(`TESSERA_CONFIG (${path})`, `unknown setting "${key}"`);
+    }
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError("TESSERA_CONFIG", `${path} is not a JSON object: ${(error as Error).message}`);
+  }
+}
+
+export function parseAddress(setting: string, value: string | undefined): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(value ?? "");
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new ConfigError(setting, `"${value}" is not host:port (for example 127.0.0.1:8080)`);
+  }
+  return { host: match[1] ?? match[2] ?? "", port };
+}
+
+function parseDatabaseUrl(setting: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(value)) {
+    throw new ConfigError(setting, "must start with postgres:// (leave it unset for SQLite)");
+  }
+  try {
+    new URL(value);
+  } catch {
+    throw new ConfigError(setting, "is not a valid URL");
+  }
+  return value;
+}
+
+function parseRoles(setting: string, value: string): ServerRole[] {
+  const parts = value
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (parts.length === 0) throw new ConfigError(setting, "names no role (use pod, keymanager, agent)");
+  for (const part of parts) {
+    if (!(serverRoles as readonly string[]).includes(part)) {
+      throw new ConfigError(setting, `unknown role "${part}" (use pod, keymanager, agent)`);
+    }
+  }
+  return [...new Set(parts)] as ServerRole[];
+}
+
+function parseEmail(setting: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[^\s@]+@[^\s@]+$/.test(value)) throw new ConfigError(setting, `"${value}" is not an email address`);
+  return value.toLowerCase();
+}
+
+function parseEnum<T extends string>(setting: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(setting, `"${value}" is not one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
+
+function parseInteger(setting: string, value: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || number < min || number > max) {
+    throw new ConfigError(setting, `"${value}" is not an integer between ${min} and ${max}`);
+  }
+  return number;
+}

@@ -1,0 +1,35 @@
+import { hash, verify } from "@node-rs/argon2";
+
+/**
+ * argon2id with OWASP's first recommended profile (19 MiB, 2 passes, 1 lane). @node-rs/argon2
+ * runs each hash on the libuv thread pool, so password work never blocks the event loop.
+ */
+export const argon2Options = {
+  algorithm: 2, // Algorithm.Argon2id (a const enum, which isolated modules cannot import)
+  memoryCost: 19456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, argon2Options);
+}
+
+export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  try {
+    return await verify(passwordHash, password);
+  } catch {
+    return false;
+  }
+}
+
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Spends the same work as a real verification, for logins whose email is unknown, so that
+ * response time does not reveal which emails have accounts.
+ */
+export async function verifyDummyPassword(password: string): Promise<void> {
+  dummyHash ??= hashPassword("tessera-dummy-password-for-unknown-users");
+  await verifyPassword(await dummyHash, password);
+}

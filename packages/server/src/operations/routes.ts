@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+
+const tags = ["Operations"];
+
+export function operationsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get("/healthz", {
+      schema: {
+        tags,
+        summary: "Liveness: the process answers",
+        response: { 200: Type.Object({ status: Type.Literal("ok") }) },
+      },
+      handler: async () => ({ status: "ok" as const }),
+    });
+
+    app.get("/readyz", {
+      schema: {
+        tags,
+        summary: "Readiness: the database is reachable",
+        response: { 200: Type.Object({ status: Type.Literal("ready") }) },
+      },
+      handler: async () => {
+        if (!(await ctx.storage.ping())) {
+          throw new TesseraError("service_unavailable", "The database is unreachable", {
+            headers: { "retry-after": "5" },
+          });
+        }
+        return { status: "ready" as const };
+      },
+    });
+
+    app.get("/metrics", {
+      schema: { tags, summary: "Prometheus metrics", produces: ["text/plain"] },
+      handler: async (_request, reply) => {
+        const body = await ctx.metrics.registry.metrics();
+        return reply.type(ctx.metrics.registry.contentType).send(body);
+      },
+    });
+  };
+}

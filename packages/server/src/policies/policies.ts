@@ -1,0 +1,78 @@
+import type { PasswordPolicy, SessionPolicy } from "@tessera/protocol";
+import type { Kysely } from "kysely";
+import type { Database } from "../storage/schema.ts";
+
+export const defaultPasswordPolicy: PasswordPolicy = {
+  minLength: 12,
+  maxAgeDays: 0,
+  historyCount: 5,
+  maxFailedAttempts: 5,
+  lockoutMinutes: 15,
+};
+
+export const defaultSessionPolicy: SessionPolicy = {
+  userIdleSeconds: 900,
+  userAbsoluteSeconds: 86400,
+  serviceSessionSeconds: 86400,
+  renewGraceSeconds: 30,
+};
+
+export async function getPasswordPolicy(db: Kysely<Database>, orgId: number): Promise<PasswordPolicy> {
+  const row = await db.selectFrom("password_policies").selectAll().where("org_id", "=", orgId).executeTakeFirst();
+  if (!row) return defaultPasswordPolicy;
+  return {
+    minLength: row.min_length,
+    maxAgeDays: row.max_age_days,
+    historyCount: row.history_count,
+    maxFailedAttempts: row.max_failed_attempts,
+    lockoutMinutes: row.lockout_minutes,
+  };
+}
+
+export async function getSessionPolicy(db: Kysely<Database>, orgId: number): Promise<SessionPolicy> {
+  const row = await db.selectFrom("session_policies").selectAll().where("org_id", "=", orgId).executeTakeFirst();
+  if (!row) return defaultSessionPolicy;
+  return {
+    userIdleSeconds: row.user_idle_seconds,
+    userAbsoluteSeconds: row.user_absolute_seconds,
+    serviceSessionSeconds: row.service_session_seconds,
+    renewGraceSeconds: row.renew_grace_seconds,
+  };
+}
+
+export async function putPasswordPolicy(db: Kysely<Database>, orgId: number, policy: PasswordPolicy): Promise<void> {
+  const row = {
+    org_id: orgId,
+    min_length: policy.minLength,
+    max_age_days: policy.maxAgeDays,
+    history_count: policy.historyCount,
+    max_failed_attempts: policy.maxFailedAttempts,
+    lockout_minutes: policy.lockoutMinutes,
+  };
+  await db
+    .insertInto("password_policies")
+    .values(row)
+    .onConflict((conflict) => conflict.column("org_id").doUpdateSet(row))
+    .execute();
+}
+
+export async function putSessionPolicy(db: Kysely<Database>, orgId: number, policy: SessionPolicy): Promise<void> {
+  const row = {
+    org_id: orgId,
+    user_idle_seconds: policy.userIdleSeconds,
+    user_absolute_seconds: policy.userAbsoluteSeconds,
+    service_session_seconds: policy.serviceSessionSeconds,
+    renew_grace_seconds: policy.renewGraceSeconds,
+  };
+  await db
+    .insertInto("session_policies")
+    .values(row)
+    .onConflict((conflict) => conflict.column("org_id").doUpdateSet(row))
+    .execute();
+}
+
+/** When the password stops being accepted under `policy`, or null if it never expires. */
+export function passwordExpiresAt(policy: PasswordPolicy, passwordChangedAt: number | null): number | null {
+  if (policy.maxAgeDays === 0 || passwordChangedAt === null) return null;
+  return passwordChangedAt + policy.maxAgeDays * 86_400_000;
+}

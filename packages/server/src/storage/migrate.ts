@@ -1,0 +1,19 @@
+import { type Migration, Migrator } from "kysely";
+import type { StorageDialect } from "./dialects/dialect.ts";
+import * as initial from "./migrations/001-initial.ts";
+
+/** Ordered by name; a new migration is a new file plus one line here. */
+const migrations = { "001-initial": initial };
+
+export async function migrateToLatest(dialect: StorageDialect): Promise<void> {
+  const provided: Record<string, Migration> = {};
+  for (const [name, migration] of Object.entries(migrations)) {
+    provided[name] = { up: (db) => migration.up(db, dialect) };
+  }
+  const migrator = new Migrator({
+    db: dialect.db,
+    provider: { getMigrations: async () => provided },
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,141 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/**
+ * The database as Kysely sees it. Times are Unix milliseconds; flags are 0/1 integers so
+ * that both dialects store them the same way.
+ */
+export interface Database {
+  orgs: OrgTable;
+  users: UserTable;
+  memberships: MembershipTable;
+  password_history: PasswordHistoryTable;
+  password_policies: PasswordPolicyTable;
+  session_policies: SessionPolicyTable;
+  sessions: SessionTable;
+  session_tokens: SessionTokenTable;
+  api_keys: ApiKeyTable;
+  audit_events: AuditEventTable;
+  server_secrets: ServerSecretTable;
+}
+
+type Flag = 0 | 1;
+type CreatedAt = ColumnType<number, number, never>;
+
+export interface OrgTable {
+  id: Generated<number>;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export type UserKind = "person" | "service";
+
+export interface UserTable {
+  id: Generated<number>;
+  email: string;
+  display_name: string;
+  kind: UserKind;
+  username: string | null;
+  password_hash: string | null;
+  password_changed_at: number | null;
+  must_change_password: Flag;
+  active: Flag;
+  is_system_admin: Flag;
+  failed_attempts: number;
+  locked_until: number | null;
+  created_at: CreatedAt;
+}
+
+export interface MembershipTable {
+  id: Generated<number>;
+  org_id: number;
+  user_id: number;
+  role: "owner" | "admin" | "auditor" | "member" | "service";
+  active: Flag;
+  created_at: CreatedAt;
+}
+
+export interface PasswordHistoryTable {
+  id: Generated<number>;
+  user_id: number;
+  password_hash: string;
+  created_at: CreatedAt;
+}
+
+export interface PasswordPolicyTable {
+  org_id: number;
+  min_length: number;
+  max_age_days: number;
+  history_count: number;
+  max_failed_attempts: number;
+  lockout_minutes: number;
+}
+
+export interface SessionPolicyTable {
+  org_id: number;
+  user_idle_seconds: number;
+  user_absolute_seconds: number;
+  service_session_seconds: number;
+  renew_grace_seconds: number;
+}
+
+export type SessionKind = "user" | "service" | "keymanager";
+
+export interface SessionTable {
+  id: Generated<number>;
+  kind: SessionKind;
+  user_id: number;
+  org_id: number;
+  membership_id: number;
+  created_at: CreatedAt;
+  /** End of the current renewal window. */
+  expires_at: number;
+  /** Renewals never reach past this. */
+  absolute_expires_at: number;
+  revoked_at: number | null;
+}
+
+/** A session's tokens: the current one, and predecessors still inside their renewal grace. */
+export interface SessionTokenTable {
+  token_hash: string;
+  session_id: number;
+  created_at: CreatedAt;
+  /** Null while this is the current token; once renewed, the end of its grace window. */
+  grace_ends_at: number | null;
+}
+
+export interface ApiKeyTable {
+  id: Generated<number>;
+  org_id: number;
+  membership_id: number;
+  user_id: number;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  created_by_user_id: number;
+  created_at: CreatedAt;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AuditEventTable {
+  id: Generated<number>;
+  org_id: number | null;
+  actor_user_id: number | null;
+  subject_user_id: number | null;
+  type: string;
+  data: string;
+  ip: string | null;
+  created_at: CreatedAt;
+}
+
+export interface ServerSecretTable {
+  name: string;
+  value: string;
+  created_at: CreatedAt;
+}
+
+export type User = Selectable<UserTable>;
+export type NewUser = Insertable<UserTable>;
+export type UserUpdate = Updateable<UserTable>;
+export type Membership = Selectable<MembershipTable>;
+export type Session = Selectable<SessionTable>;

@@ -1,0 +1,140 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import {
+  ChangePasswordRequest,
+  CreateApiKeyRequest,
+  CreateApiKeyResponse,
+  LoginRequest,
+  MeResponse,
+  OrgMembershipList,
+  SessionTokenResponse,
+} from "@tessera/protocol";
+import { authenticate, presentedBearerToken } from "../access/principal.ts";
+import { problemResponses, userSecurity } from "../access/route-schemas.ts";
+import { toUnixSeconds } from "../clock.ts";
+import type { AppContext } from "../context.ts";
+import { getPasswordPolicy, passwordExpiresAt } from "../policies/policies.ts";
+import { createApiKey } from "./api-keys.ts";
+import { listActiveOrgs } from "./credentials.ts";
+import { loginWithPassword } from "./login.ts";
+import { changePassword } from "./password.ts";
+import { renewUserSession, revokeSessions } from "./sessions.ts";
+
+const tags = ["User sessions"];
+
+/** DESIGN §3 "User sessions": the paths and fields of the seed product's API. */
+export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post("/user/authenticate", {
+      schema: {
+        tags,
+        summary: "Log in with email, password and organisation",
+        body: LoginRequest,
+        response: { 200: SessionTokenResponse, ...problemResponses },
+      },
+      handler: (request) => loginWithPassword(ctx, request.body, request.ip),
+    });
+
+    app.get("/user/authenticate", {
+      schema: {
+        tags,
+        summary: "Renew a session token: a new token with a new window",
+        security: [{ bearerAuth: [] }],
+        response: { 200: SessionTokenResponse, ...problemResponses },
+      },
+      handler: async (request) => {
+        const principal = await authenticate(ctx, request);
+        return renewUserSession(ctx, principal, presentedBearerToken(request) ?? "", request.ip);
+      },
+    });
+
+    app.delete("/user/authenticate", {
+      schema: {
+        tags,
+        summary: "Log out: revoke the session",
+        security: [{ bearerAuth: [] }],
+        response: { 204: Type.Null({ description: "No content" }), ...problemResponses },
+      },
+      handler: async (request, reply) => {
+        const principal = await authenticate(ctx, request);
+        if (principal.sessionId !== null) {
+          await revokeSessions(
+            ctx,
+            { orgId: principal.orgId, sessionId: principal.sessionId },
+            { actorUserId: principal.userId, reason: "logout", ip: request.ip },
+          );
+        }
+        return reply.status(204).send(null);
+      },
+    });
+
+    app.get("/user/users/me", {
+      schema: {
+        tags,
+        summary: "The caller, its current org, role, permissions and session expiry",
+        security: userSecurity,
+        response: { 200: MeResponse, ...problemResponses },
+      },
+      handler: async (request) => {
+        const principal = await authenticate(ctx, request, "self:read");
+        const policy = await getPasswordPolicy(ctx.db, principal.orgId);
+        const passwordExpiry =
+          principal.kind === "person" ? passwordExpiresAt(policy, principal.passwordChangedAt) : null;
+        return {
+          id: principal.userId,
+          email: principal.email,
+          displayName: principal.displayName,
+          kind: principal.kind,
+          orgUserId: principal.membershipId,
+          currentOrg: { id: principal.orgId, name: principal.orgName },
+          role: principal.role,
+          permissions: [...principal.permissions] as MeResponse["permissions"],
+          authenticatedWith: principal.via,
+          sessionExpiresAt: principal.sessionExpiresAt === null ? null : toUnixSeconds(principal.sessionExpiresAt),
+          passwordExpiresAt: passwordExpiry === null ? null : toUnixSeconds(passwordExpiry),
+        };
+      },
+    });
+
+    app.get("/user/orgs", {
+      schema: {
+        tags,
+        summary: "The orgs the caller is an active member of",
+        security: userSecurity,
+        response: { 200: OrgMembershipList, ...problemResponses },
+      },
+      handler: async (request) => {
+        const principal = await authenticate(ctx, request, "self:read");
+        const orgs = await listActiveOrgs(ctx, principal.userId);
+        return orgs.map((org) => ({ id: org.orgId, name: org.orgName, role: org.role }));
+      },
+    });
+
+    app.post("/user/password", {
+      schema: {
+        tags,
+        summary: "Change a password (also when it has expired)",
+        body: ChangePasswordRequest,
+        response: { 204: Type.Null({ description: "No content" }), ...problemResponses },
+      },
+      handler: async (request, reply) => {
+        await changePassword(ctx, request.body, request.ip);
+        return reply.status(204).send(null);
+      },
+    });
+
+    app.post("/user/apiKey", {
+      schema: {
+        tags,
+        summary: "Create an API key for an org user (org admins only); shown once",
+        security: userSecurity,
+        body: CreateApiKeyRequest,
+        response: { 200: CreateApiKeyResponse, ...problemResponses },
+      },
+      handler: async (request) => {
+        const principal = await authenticate(ctx, request, "api-keys:write");
+        return createApiKey(ctx, principal, request.body, request.ip);
+      },
+    });
+  };
+}
