@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { errorCodes } from "@tessera/protocol";
+import { settings } from "../../src/config/config.ts";
+import { repositoryRoot, type SpawnedServer, spawnServer } from "../helpers/spawn-server.ts";
+
+const readme = readFileSync(join(repositoryRoot, "README.md"), "utf8");
+
+function section(text: string, name: string): string {
+  const start = text.indexOf(`<!-- ${name}:start -->`);
+  const end = text.indexOf(`<!-- ${name}:end -->`);
+  assert.ok(start >= 0 && end > start, `README has a ${name} section`);
+  return text.slice(start, end);
+}
+
+describe("README quick tour", () => {
+  let server: SpawnedServer;
+  let dataDir: string;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "tessera-tour-"));
+    // The same admin the tour's start command sets.
+    server = await spawnServer({
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_BOOTSTRAP_ADMIN_EMAIL: "admin@example.com",
+      TESSERA_BOOTSTRAP_ADMIN_PASSWORD: "correct horse battery staple",
+    });
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("runs verbatim: login, call, renew, logout, then 401", async () => {
+    const script = /```sh\n([\s\S]*?)```/.exec(section(readme, "tour"))?.[1] ?? "";
+    assert.match(script, /http:\/\/127\.0\.0\.1:8080/);
+    // The only change: the port this test's server listens on.
+    const runnable = script.replaceAll("http://127.0.0.1:8080", server.httpUrl);
+    const { stdout } = await promisify(execFile)("bash", ["-eu", "-o", "pipefail", "-c", runnable]);
+    const lines = stdout.trim().split("\n");
+    const me = JSON.parse(lines[0] ?? "");
+    assert.equal(me.email, "admin@example.com");
+    assert.deepEqual(me.currentOrg, { id: 1, name: "Default" });
+    assert.deepEqual(JSON.parse(lines[1] ?? ""), [{ id: 1, name: "Default", role: "owner" }]);
+    assert.equal(lines[2], "204");
+    const afterLogout = JSON.parse(lines[3] ?? "");
+    assert.equal(afterLogout.status, 401);
+    assert.equal(afterLogout.code, "invalid_token");
+  });
+});
+
+describe("documentation stays complete", () => {
+  it("lists every setting in the README's configuration table", () => {
+    const table = section(readme, "settings");
+    for (const spec of Object.values(settings)) {
+      assert.ok(table.includes(`\`${spec.flag}\``), `README documents ${spec.flag}`);
+      assert.ok(table.includes(`\`${spec.env}\``), `README documents ${spec.env}`);
+    }
+  });
+
+  it("lists every error code with its status in docs/errors.md", () => {
+    const errors = readFileSync(join(repositoryRoot, "docs/errors.md"), "utf8");
+    for (const [code, { status }] of Object.entries(errorCodes)) {
+      assert.ok(errors.includes(`| \`${code}\` | ${status} |`), `docs/errors.md documents ${code} (${status})`);
+    }
+  });
+});
