@@ -116,6 +116,9 @@ export async function createOrgUser(
   const userId = await ctx.db.transaction().execute(async (trx) => {
     let id = existing?.id;
     if (id === undefined) {
+      // The email was free before the password was hashed; another request may have taken it since.
+      const raced = await trx.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
+      if (raced) throw new TesseraError("conflict", "A user with this email was created meanwhile; retry");
       id = await insertUser(trx, { email, kind, input, now });
       if (passwordHash !== null) await storePassword(trx, id, passwordHash, now);
     } else {

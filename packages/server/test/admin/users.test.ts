@@ -159,6 +159,25 @@ describe("admin users", () => {
       assert.deepEqual(await tableCounts(), before);
     });
 
+    it("creates one user from concurrent requests for the same new email; the others get 409 conflict", async () => {
+      const email = uniqueEmail("race");
+      const before = await tableCounts();
+      const responses = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          tessera.request(usersPath, { token: adminToken, body: { email, role: "member", password: memberPassword } }),
+        ),
+      );
+      const statuses = responses.map((response) => response.status).sort();
+      assert.deepEqual(statuses, [201, 409, 409, 409, 409, 409]);
+      for (const response of responses.filter((candidate) => candidate.status === 409)) {
+        assert.equal(response.body.code, "conflict");
+      }
+      const after = await tableCounts();
+      assert.equal(after.users, before.users + 1);
+      assert.equal(after.memberships, before.memberships + 1);
+      assert.equal(after.passwordHistory, before.passwordHistory + 1);
+    });
+
     it("answers 409 conflict to a service username already taken", async () => {
       await addUser(tessera, adminToken, { kind: "service", username: "taken-cn", role: "service" });
       const before = await tableCounts();
@@ -259,6 +278,7 @@ describe("admin users", () => {
       assert.equal(created?.data.role, "auditor");
       assert.equal(created?.data.orgUserId, user.orgUserId);
       assert.ok(!JSON.stringify(events).includes(memberPassword));
+      assert.ok(tessera.logs.length > 0 && !tessera.logs.some((line) => line.includes(memberPassword)));
     });
   });
 
@@ -399,6 +419,36 @@ describe("admin users", () => {
       const demoted = await tessera.request(path, { method: "PATCH", token: other.token, body: { role: "admin" } });
       assert.equal(demoted.status, 200, demoted.text);
       assert.equal(demoted.body.role, "admin");
+    });
+
+    it("keeps one owner when two owners demote each other at the same time", async () => {
+      const other = await createSecondOrg(tessera, adminToken);
+      const second = await addUser(tessera, other.token, { role: "owner" }, other.orgId);
+      const secondToken = await tessera.login(second.email, memberPassword, other.orgId);
+      const [first, last] = await Promise.all([
+        tessera.request(`/admin/orgs/${other.orgId}/users/${second.id}`, {
+          method: "PATCH",
+          token: other.token,
+          body: { role: "admin" },
+        }),
+        tessera.request(`/admin/orgs/${other.orgId}/users/${adminUserId}`, {
+          method: "PATCH",
+          token: secondToken,
+          body: { role: "admin" },
+        }),
+      ]);
+      // The loser either finds itself already demoted (403) or the other owner gone (409).
+      const [winner, loser] = first.status === 200 ? [first, last] : [last, first];
+      assert.equal(winner.status, 200);
+      assert.ok(
+        (loser.status === 409 && loser.body.code === "last_owner") ||
+          (loser.status === 403 && loser.body.code === "forbidden"),
+        loser.text,
+      );
+      const owners = (await tessera.request(`/admin/orgs/${other.orgId}/users`, { token: other.token })).body.filter(
+        (user: { role: string }) => user.role === "owner",
+      );
+      assert.equal(owners.length, 1);
     });
 
     it("lets the login of the last owner keep working after a refused demotion", async () => {
