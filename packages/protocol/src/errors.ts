@@ -26,6 +26,10 @@ export const errorCodes = {
   no_active_org: { status: 404, title: "The user is not an active member of any organisation" },
   method_not_allowed: { status: 405, title: "The method is not allowed on this resource" },
   conflict: { status: 409, title: "The resource already exists" },
+  last_owner: {
+    status: 409,
+    title: "The organisation's last active owner cannot be demoted or deactivated",
+  },
   payload_too_large: { status: 413, title: "The request body is too large" },
   unsupported_media_type: { status: 415, title: "The request body must be application/json" },
   too_many_requests: { status: 429, title: "Too many requests from this address" },

@@ -1,0 +1,280 @@
+import type { CreateOrgUserRequest, OrgUser, Role, UpdateOrgUserRequest } from "@tessera/protocol";
+import type { Kysely } from "kysely";
+import type { Principal } from "../access/principal.ts";
+import { recordAudit } from "../audit/audit.ts";
+import type { AppContext } from "../context.ts";
+import { hashPassword } from "../crypto/passwords.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+import { getPasswordPolicy } from "../policies/policies.ts";
+import type { Database, UserKind } from "../storage/schema.ts";
+import { assertPasswordAllowed, storePassword } from "../user-sessions/password.ts";
+import { revokeSessions } from "../user-sessions/sessions.ts";
+
+function orgUsersQuery(db: Kysely<Database>, orgId: number) {
+  return db
+    .selectFrom("memberships as m")
+    .innerJoin("users as u", "u.id", "m.user_id")
+    .select([
+      "u.id",
+      "m.id as orgUserId",
+      "u.email",
+      "u.display_name",
+      "u.kind",
+      "u.username",
+      "m.role",
+      "u.active as userActive",
+      "m.active as membershipActive",
+    ])
+    .where("m.org_id", "=", orgId);
+}
+
+type OrgUserRow = Awaited<ReturnType<ReturnType<typeof orgUsersQuery>["executeTakeFirstOrThrow"]>>;
+
+function toOrgUser(row: OrgUserRow): OrgUser {
+  return {
+    id: row.id,
+    orgUserId: row.orgUserId,
+    email: row.email,
+    displayName: row.display_name,
+    kind: row.kind,
+    username: row.username,
+    role: row.role,
+    active: row.userActive === 1 && row.membershipActive === 1,
+  };
+}
+
+/** `GET /admin/orgs/{orgId}/users`: every member of the org, active or not, oldest membership first. */
+export async function listOrgUsers(ctx: AppContext, orgId: number): Promise<OrgUser[]> {
+  const rows = await orgUsersQuery(ctx.db, orgId).orderBy("m.id").execute();
+  return rows.map(toOrgUser);
+}
+
+async function findOrgUser(db: Kysely<Database>, orgId: number, userId: number): Promise<OrgUserRow | undefined> {
+  return orgUsersQuery(db, orgId).where("u.id", "=", userId).executeTakeFirst();
+}
+
+/** Role `service` is for service users, and service users hold no other role. */
+function assertRoleFitsKind(role: Role, kind: UserKind): void {
+  if ((role === "service") !== (kind === "service")) {
+    throw new TesseraError(
+      "invalid_request",
+      kind === "service" ? 'Service users take the role "service"' : 'The role "service" is only for service users',
+    );
+  }
+}
+
+function assertMayGrant(caller: Principal, role: Role): void {
+  if (role === "owner" && caller.role !== "owner") {
+    throw new TesseraError("forbidden", "Only an owner may grant the owner role");
+  }
+}
+
+function validateNewUserInput(input: CreateOrgUserRequest): UserKind {
+  const kind = input.kind ?? "person";
+  assertRoleFitsKind(input.role, kind);
+  if (kind === "service") {
+    if (input.username === undefined) throw new TesseraError("invalid_request", "Service users need a username");
+    if (input.password !== undefined) {
+      throw new TesseraError("invalid_request", "Service users have no password; they authenticate by certificate");
+    }
+  } else if (input.username !== undefined) {
+    throw new TesseraError("invalid_request", "Only service users have a username");
+  }
+  return kind;
+}
+
+/**
+ * `POST /admin/orgs/{orgId}/users`: creates a user with a membership, or gives an existing
+ * user (same email) a membership in this org. An admin of one org never sets the password,
+ * name or username of an account that already exists: that account may belong to other orgs.
+ */
+export async function createOrgUser(
+  ctx: AppContext,
+  caller: Principal,
+  orgId: number,
+  input: CreateOrgUserRequest,
+  ip: string,
+): Promise<OrgUser> {
+  const kind = validateNewUserInput(input);
+  assertMayGrant(caller, input.role);
+  const email = input.email.toLowerCase();
+  const existing = await ctx.db
+    .selectFrom("users")
+    .select(["id", "kind", "username"])
+    .where("email", "=", email)
+    .executeTakeFirst();
+  let passwordHash: string | null = null;
+  if (existing) {
+    assertFitsExistingUser(existing, kind, input);
+  } else if (input.password !== undefined) {
+    // Checked and hashed before the transaction: a refused password leaves no row behind.
+    await assertPasswordAllowed(ctx.db, await getPasswordPolicy(ctx.db, orgId), null, input.password);
+    passwordHash = await hashPassword(input.password);
+  }
+
+  const now = ctx.clock.now();
+  const userId = await ctx.db.transaction().execute(async (trx) => {
+    let id = existing?.id;
+    if (id === undefined) {
+      // The email was free before the password was hashed; another request may have taken it since.
+      const raced = await trx.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
+      if (raced) throw new TesseraError("conflict", "A user with this email was created meanwhile; retry");
+      id = await insertUser(trx, { email, kind, input, now });
+      if (passwordHash !== null) await storePassword(trx, id, passwordHash, now);
+    } else {
+      const member = await trx
+        .selectFrom("memberships")
+        .select("id")
+        .where("org_id", "=", orgId)
+        .where("user_id", "=", id)
+        .executeTakeFirst();
+      if (member) throw new TesseraError("conflict", "The user is already a member of this organisation");
+    }
+    const membership = await trx
+      .insertInto("memberships")
+      .values({ org_id: orgId, user_id: id, role: input.role, active: 1, created_at: now })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await recordAudit(trx, now, {
+      type: existing ? "membership.created" : "user.created",
+      orgId,
+      actorUserId: caller.userId,
+      subjectUserId: id,
+      data: {
+        orgUserId: membership.id,
+        email,
+        kind,
+        role: input.role,
+        ...(existing ? {} : { hasPassword: passwordHash !== null }),
+      },
+      ip,
+    });
+    return id;
+  });
+  const created = await findOrgUser(ctx.db, orgId, userId);
+  if (!created) throw new Error("membership vanished after it was created");
+  return toOrgUser(created);
+}
+
+function assertFitsExistingUser(
+  existing: { kind: UserKind; username: string | null },
+  kind: UserKind,
+  input: CreateOrgUserRequest,
+): void {
+  if (existing.kind !== kind) {
+    throw new TesseraError("conflict", `A ${existing.kind} user with this email already exists`);
+  }
+  if (input.username !== undefined && input.username !== existing.username) {
+    throw new TesseraError("conflict", "A user with this email already exists under another username");
+  }
+  if (input.password !== undefined) {
+    throw new TesseraError(
+      "conflict",
+      "A user with this email already exists; only that user can change its password (POST /user/password)",
+    );
+  }
+}
+
+async function insertUser(
+  trx: Kysely<Database>,
+  user: { email: string; kind: UserKind; input: CreateOrgUserRequest; now: number },
+): Promise<number> {
+  const { email, kind, input, now } = user;
+  if (input.username !== undefined) {
+    const taken = await trx.selectFrom("users").select("id").where("username", "=", input.username).executeTakeFirst();
+    if (taken) throw new TesseraError("conflict", `The username "${input.username}" is taken`);
+  }
+  const row = await trx
+    .insertInto("users")
+    .values({
+      email,
+      display_name: input.displayName ?? input.username ?? email.slice(0, email.indexOf("@")),
+      kind,
+      username: input.username ?? null,
+      password_hash: null,
+      password_changed_at: null,
+      must_change_password: 0,
+      active: 1,
+      is_system_admin: 0,
+      failed_attempts: 0,
+      locked_until: null,
+      created_at: now,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * `PATCH /admin/orgs/{orgId}/users/{userId}`: changes the role or the active flag of a
+ * membership. The access layer re-reads both on every request, so the user's sessions and
+ * API keys feel the change on their next call; deactivation also revokes the user's live
+ * sessions in this org, so that a later reactivation does not bring them back.
+ */
+export async function updateOrgUser(
+  ctx: AppContext,
+  caller: Principal,
+  orgId: number,
+  userId: number,
+  input: UpdateOrgUserRequest,
+  ip: string,
+): Promise<OrgUser> {
+  const now = ctx.clock.now();
+  const deactivated = await ctx.db.transaction().execute(async (trx) => {
+    const target = await findOrgUser(trx, orgId, userId);
+    if (!target) throw new TesseraError("not_found", `No user ${userId} in this organisation`);
+    if (input.role !== undefined) {
+      assertRoleFitsKind(input.role, target.kind);
+      assertMayGrant(caller, input.role);
+    }
+    if (target.role === "owner" && caller.role !== "owner") {
+      throw new TesseraError("forbidden", "Only an owner may change an owner");
+    }
+    const role = input.role ?? target.role;
+    const active = input.active === undefined ? target.membershipActive : input.active ? 1 : 0;
+    if (role === target.role && active === target.membershipActive) return false;
+
+    const wasActiveOwner = target.role === "owner" && target.membershipActive === 1 && target.userActive === 1;
+    if (wasActiveOwner && (role !== "owner" || active !== 1)) await assertAnotherActiveOwner(trx, orgId, userId);
+
+    await trx.updateTable("memberships").set({ role, active }).where("id", "=", target.orgUserId).execute();
+    await recordAudit(trx, now, {
+      type: "membership.updated",
+      orgId,
+      actorUserId: caller.userId,
+      subjectUserId: userId,
+      data: {
+        orgUserId: target.orgUserId,
+        ...(role !== target.role ? { role: { from: target.role, to: role } } : {}),
+        ...(active !== target.membershipActive
+          ? { active: { from: target.membershipActive === 1, to: active === 1 } }
+          : {}),
+      },
+      ip,
+    });
+    return active === 0 && target.membershipActive === 1;
+  });
+  if (deactivated) {
+    await revokeSessions(ctx, { orgId, userId }, { actorUserId: caller.userId, reason: "admin", ip });
+  }
+  const updated = await findOrgUser(ctx.db, orgId, userId);
+  if (!updated) throw new Error("membership vanished after it was updated");
+  return toOrgUser(updated);
+}
+
+async function assertAnotherActiveOwner(trx: Kysely<Database>, orgId: number, exceptUserId: number): Promise<void> {
+  const other = await trx
+    .selectFrom("memberships as m")
+    .innerJoin("users as u", "u.id", "m.user_id")
+    .select("m.id")
+    .where("m.org_id", "=", orgId)
+    .where("m.role", "=", "owner")
+    .where("m.active", "=", 1)
+    .where("u.active", "=", 1)
+    .where("m.user_id", "!=", exceptUserId)
+    .limit(1)
+    .executeTakeFirst();
+  if (!other) {
+    throw new TesseraError("last_owner", "Make another member owner before demoting or deactivating the last one");
+  }
+}
