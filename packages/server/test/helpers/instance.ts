@@ -10,6 +10,7 @@ import type { AppContext } from "../../src/context.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
 import { TestClock } from "./test-clock.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "./test-database.ts";
 
 export const adminEmail = "admin@example.com";
 export const adminPassword = "correct horse battery staple";
@@ -49,18 +50,28 @@ export interface TestResponse {
 }
 
 /**
- * A real Tessera: a real SQLite file in a fresh temporary directory, the real app listening
- * on a loopback port, and a clock the test controls. The bootstrap admin has a known password.
+ * A real Tessera: a real database (a SQLite file in a fresh temporary directory, or with
+ * TESSERA_TEST_STORE=postgres a fresh database in the run's PostgreSQL cluster), the real app
+ * listening on a loopback port, and a clock the test controls. The bootstrap admin has a known password.
  */
 export async function startTestInstance(
   options: { clock?: TestClock; env?: Record<string, string> } = {},
 ): Promise<TestInstance> {
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new TestClock();
+  // A DATABASE_URL given by the test wins; otherwise the run's store decides.
+  const database: TestDatabase | undefined =
+    testStore === "postgres" && options.env?.DATABASE_URL === undefined ? await createTestDatabase() : undefined;
   const config = loadConfig({
-    env: { TESSERA_DATA_DIR: dataDir, TESSERA_HTTP_ADDR: "127.0.0.1:0", TESSERA_LOG_LEVEL: "info", ...options.env },
+    env: {
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_HTTP_ADDR: "127.0.0.1:0",
+      TESSERA_LOG_LEVEL: "info",
+      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...options.env,
+    },
   });
-  const storage = await openStorage({ dataDir, databaseUrl: config.databaseUrl });
+  const storage = await openStorage({ dataDir, databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize });
   const created = await bootstrap(storage.db, clock.now(), { email: adminEmail, password: adminPassword });
   const logs: string[] = [];
   const logStream = new Writable({
@@ -119,6 +130,7 @@ export async function startTestInstance(
     async close() {
       await app.close();
       await storage.close();
+      await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
