@@ -9,8 +9,11 @@ import { loadConfig } from "../../src/config/config.ts";
 import type { AppContext } from "../../src/context.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
+import { createRequester, type RequestOptions, type TestResponse } from "./http.ts";
 import { TestClock } from "./test-clock.ts";
 import { createTestDatabase, type TestDatabase, testStore } from "./test-database.ts";
+
+export type { RequestOptions, TestResponse } from "./http.ts";
 
 export const adminEmail = "admin@example.com";
 export const adminPassword = "correct horse battery staple";
@@ -29,24 +32,6 @@ export interface TestInstance {
   /** Logs in and returns the session token. */
   login(email?: string, password?: string, selectedOrg?: number): Promise<string>;
   close(): Promise<void>;
-}
-
-export interface RequestOptions {
-  method?: string;
-  token?: string;
-  apiKey?: string;
-  body?: unknown;
-  /** Sent as-is, with Content-Type: application/json (for malformed bodies). */
-  rawBody?: string;
-  headers?: Record<string, string>;
-}
-
-export interface TestResponse {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON answers
-  body: any;
-  text: string;
 }
 
 /**
@@ -86,28 +71,7 @@ export async function startTestInstance(
   const port = typeof address === "object" && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
 
-  const request = async (path: string, init: RequestOptions = {}): Promise<TestResponse> => {
-    const headers: Record<string, string> = { ...init.headers };
-    if (init.token) headers.authorization = `Bearer ${init.token}`;
-    if (init.apiKey) headers["x-api-key"] = init.apiKey;
-    let body: string | undefined;
-    if (init.rawBody !== undefined) body = init.rawBody;
-    else if (init.body !== undefined) body = JSON.stringify(init.body);
-    if (body !== undefined) headers["content-type"] ??= "application/json";
-    const response = await fetch(baseUrl + path, {
-      method: init.method ?? (body === undefined ? "GET" : "POST"),
-      headers,
-      body,
-    });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text };
-  };
+  const request = createRequester(baseUrl);
 
   const login = async (email = adminEmail, password = adminPassword, selectedOrg?: number): Promise<string> => {
     const response = await request("/user/authenticate", {

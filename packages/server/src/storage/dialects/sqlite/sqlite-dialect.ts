@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect, sql } from "kysely";
 import { createInProcessChangeFeed } from "../../change-feed.ts";
 import type { Database } from "../../schema.ts";
 import type { StorageDialect } from "../dialect.ts";
+import { withSqliteStartupLock } from "./startup-lock.ts";
 
 /** The file is locked by another process for longer than busy_timeout: worth a retry, not a 500. */
 const unavailableCodes = new Set(["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN"]);
@@ -31,8 +32,7 @@ export function openSqlite(file: string): StorageDialect {
       const code = (error as { code?: unknown } | null)?.code;
       return typeof code === "string" && unavailableCodes.has(code);
     },
-    // SQLite's own file locks serialise writers, and bootstrap is idempotent.
-    withStartupLock: (task) => task(),
+    withStartupLock: (task) => withSqliteStartupLock(file, task),
     async ping() {
       try {
         await sql`select 1`.execute(db);
