@@ -1,5 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
+import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
+import { openStorage } from "../../src/storage/open-storage.ts";
 
 export type TestStore = "sqlite" | "postgres";
 
@@ -44,6 +49,38 @@ export async function createTestDatabase(adminUrl: string = testClusterUrl()): P
     url: url.toString(),
     async drop() {
       await withAdminClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/**
+ * Opens (and migrates) storage on the run's store without an app: a SQLite file in a fresh
+ * directory, or a fresh PostgreSQL database. `open()` gives more connections to the same
+ * database, as more nodes would have.
+ */
+export async function openTestStorage(): Promise<{
+  storage: StorageDialect;
+  databaseUrl: string | undefined;
+  open(): Promise<StorageDialect>;
+  close(): Promise<void>;
+}> {
+  const dataDir = mkdtempSync(join(tmpdir(), "tessera-storage-"));
+  const database = testStore === "postgres" ? await createTestDatabase() : undefined;
+  const opened: StorageDialect[] = [];
+  const open = async () => {
+    const storage = await openStorage({ dataDir, databaseUrl: database?.url, poolSize: 2 });
+    opened.push(storage);
+    return storage;
+  };
+  const storage = await open();
+  return {
+    storage,
+    databaseUrl: database?.url,
+    open,
+    async close() {
+      await Promise.all(opened.map((each) => each.close()));
+      await database?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
