@@ -47,7 +47,14 @@ for (const store of stores) {
     if ((await runSuite("sqlite", {})) !== 0) failed.push("sqlite");
     continue;
   }
-  const cluster = await startPostgresCluster();
+  let cluster: Awaited<ReturnType<typeof startPostgresCluster>>;
+  try {
+    cluster = await startPostgresCluster();
+  } catch (error) {
+    process.stderr.write(`\n# cannot start PostgreSQL for the tests: ${(error as Error).message}\n`);
+    failed.push("postgres");
+    continue;
+  }
   const stop = () => {
     cluster.destroy().finally(() => process.exit(130));
   };

@@ -21,6 +21,7 @@ describe("three nodes on one PostgreSQL database", { skip: testStore !== "postgr
   before(async () => {
     database = await createTestDatabase();
     sql = new pg.Client({ connectionString: database.url });
+    sql.on("error", () => {});
     await sql.connect();
     // All three start at once on an empty database: migrations and bootstrap must not race.
     nodes = await Promise.all(
