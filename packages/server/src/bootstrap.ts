@@ -18,7 +18,7 @@ export interface BootstrapResult {
 /**
  * First start: creates the bootstrap org and its owner, a system admin. A generated password
  * is one-time: it must be changed (POST /user/password) before the first login succeeds.
- * Later starts find the org and do nothing.
+ * Later starts find an org and do nothing.
  */
 export async function bootstrap(
   db: Kysely<Database>,
@@ -31,11 +31,15 @@ export async function bootstrap(
   const generatedPassword = admin.password === undefined ? randomBytes(18).toString("base64url") : undefined;
   const passwordHash = await hashPassword(admin.password ?? generatedPassword ?? "");
   return db.transaction().execute(async (trx) => {
+    // Idempotent even without the start-up lock: a node that loses a race for the first
+    // start finds the org taken and leaves everything to the winner.
     const org = await trx
       .insertInto("orgs")
       .values({ name: bootstrapOrgName, created_at: now })
+      .onConflict((conflict) => conflict.column("name").doNothing())
       .returning("id")
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!org) return undefined;
     const user = await trx
       .insertInto("users")
       .values({

@@ -13,11 +13,18 @@ export interface RunningServer {
 
 /** `tessera serve`: opens the store, bootstraps on first start, and listens. */
 export async function serve(config: Config, print: (line: string) => void = console.log): Promise<RunningServer> {
-  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const created = await bootstrap(storage.db, systemClock.now(), {
-    email: config.bootstrapAdminEmail,
-    password: config.bootstrapAdminPassword,
+  const storage = await openStorage({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
   });
+  // Several nodes may start at once on an empty database: one bootstraps, the others find it done.
+  const created = await storage.withStartupLock(() =>
+    bootstrap(storage.db, systemClock.now(), {
+      email: config.bootstrapAdminEmail,
+      password: config.bootstrapAdminPassword,
+    }),
+  );
   const { app } = await buildApp({ config, storage });
   await app.listen({ host: config.httpAddr.host, port: config.httpAddr.port });
   const address = app.server.address();

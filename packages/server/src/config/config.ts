@@ -16,6 +16,8 @@ export interface Config {
   podMtlsAddr: ListenAddress;
   kmMtlsAddr: ListenAddress;
   databaseUrl: string | undefined;
+  /** Most pooled PostgreSQL connections of this process. */
+  dbPoolSize: number;
   roles: ServerRole[];
   bootstrapAdminEmail: string | undefined;
   bootstrapAdminPassword: string | undefined;
@@ -82,6 +84,13 @@ export const settings = {
     flag: "--database-url",
     file: "databaseUrl",
     description: "postgres://… for PostgreSQL; unset: SQLite in the data directory",
+  },
+  dbPoolSize: {
+    env: "TESSERA_DB_POOL_SIZE",
+    flag: "--db-pool-size",
+    file: "dbPoolSize",
+    default: "10",
+    description: "Most PostgreSQL connections each node keeps open (1…1000); size nodes × this below max_connections",
   },
   roles: {
     env: "TESSERA_ROLES",
@@ -168,6 +177,7 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     podMtlsAddr: parseAddress(name("podMtlsAddr"), raw("podMtlsAddr")),
     kmMtlsAddr: parseAddress(name("kmMtlsAddr"), raw("kmMtlsAddr")),
     databaseUrl: parseDatabaseUrl(name("databaseUrl"), raw("databaseUrl")),
+    dbPoolSize: parseInteger(name("dbPoolSize"), raw("dbPoolSize") ?? "10", 1, 1000),
     roles: parseRoles(name("roles"), raw("roles") ?? ""),
     bootstrapAdminEmail: parseEmail(name("bootstrapAdminEmail"), raw("bootstrapAdminEmail")),
     bootstrapAdminPassword: raw("bootstrapAdminPassword"),

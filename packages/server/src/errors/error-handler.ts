@@ -1,5 +1,6 @@
 import { type ErrorCode, errorCodes, type Problem, problemType } from "@tessera/protocol";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { databaseUnavailable } from "./service-unavailable.ts";
 import { TesseraError } from "./tessera-error.ts";
 
 /** Paths that speak Symphony's error shape, so its clients read our errors unchanged (DESIGN §3). */
@@ -62,11 +63,23 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
   return reply.type("application/problem+json").send(body);
 }
 
-/** One place turns every failure into problem+json (or Symphony's shape on its paths). */
-export function registerErrorHandling(app: FastifyInstance): void {
+/**
+ * One place turns every failure into problem+json (or Symphony's shape on its paths).
+ * `isUnavailable` recognises the store's "cannot reach the database" errors (the dialect's
+ * `isUnavailableError`): they become 503 with Retry-After, never 500.
+ */
+export function registerErrorHandling(
+  app: FastifyInstance,
+  isUnavailable: (error: unknown) => boolean = () => false,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toTesseraError(error);
     if (known) return sendError(request, reply, known);
+    if (isUnavailable(error)) {
+      // Expected during a database restart or failover: one line, no stack.
+      request.log.warn({ reason: error.message }, "database unavailable");
+      return sendError(request, reply, databaseUnavailable());
+    }
     // Unknown failures are logged with their stack and answered without detail.
     request.log.error({ err: error }, "unhandled error");
     return sendError(request, reply, new TesseraError("internal_error"));

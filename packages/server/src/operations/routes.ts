@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { AppContext } from "../context.ts";
-import { TesseraError } from "../errors/tessera-error.ts";
+import { databaseUnavailable } from "../errors/service-unavailable.ts";
 
 const tags = ["Operations"];
 
@@ -23,11 +23,7 @@ export function operationsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         response: { 200: Type.Object({ status: Type.Literal("ready") }) },
       },
       handler: async () => {
-        if (!(await ctx.storage.ping())) {
-          throw new TesseraError("service_unavailable", "The database is unreachable", {
-            headers: { "retry-after": "5" },
-          });
-        }
+        if (!(await ctx.storage.ping())) throw databaseUnavailable();
         return { status: "ready" as const };
       },
     });

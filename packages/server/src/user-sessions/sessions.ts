@@ -151,6 +151,8 @@ export async function revokeSessions(
     if (scope.userId !== undefined) query = query.where("user_id", "=", scope.userId);
     const revoked = await query.returning(["id", "user_id"]).execute();
     for (const session of revoked) {
+      // Leaves with the commit: every node's caches drop the session before its next request.
+      await ctx.storage.changes.publish("session", String(session.id), trx);
       await recordAudit(trx, now, {
         type: "session.revoked",
         orgId: scope.orgId,

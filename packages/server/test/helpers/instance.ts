@@ -9,7 +9,11 @@ import { loadConfig } from "../../src/config/config.ts";
 import type { AppContext } from "../../src/context.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
+import { createRequester, type RequestOptions, type TestResponse } from "./http.ts";
 import { TestClock } from "./test-clock.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "./test-database.ts";
+
+export type { RequestOptions, TestResponse } from "./http.ts";
 
 export const adminEmail = "admin@example.com";
 export const adminPassword = "correct horse battery staple";
@@ -30,37 +34,29 @@ export interface TestInstance {
   close(): Promise<void>;
 }
 
-export interface RequestOptions {
-  method?: string;
-  token?: string;
-  apiKey?: string;
-  body?: unknown;
-  /** Sent as-is, with Content-Type: application/json (for malformed bodies). */
-  rawBody?: string;
-  headers?: Record<string, string>;
-}
-
-export interface TestResponse {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON answers
-  body: any;
-  text: string;
-}
-
 /**
- * A real Tessera: a real SQLite file in a fresh temporary directory, the real app listening
- * on a loopback port, and a clock the test controls. The bootstrap admin has a known password.
+ * A real Tessera: a real database (a SQLite file in a fresh temporary directory, or with
+ * TESSERA_TEST_STORE=postgres a fresh database in the run's PostgreSQL cluster), the real app
+ * listening on a loopback port, and a clock the test controls. The bootstrap admin has a known password.
  */
 export async function startTestInstance(
   options: { clock?: TestClock; env?: Record<string, string> } = {},
 ): Promise<TestInstance> {
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new TestClock();
+  // A DATABASE_URL given by the test wins; otherwise the run's store decides.
+  const database: TestDatabase | undefined =
+    testStore === "postgres" && options.env?.DATABASE_URL === undefined ? await createTestDatabase() : undefined;
   const config = loadConfig({
-    env: { TESSERA_DATA_DIR: dataDir, TESSERA_HTTP_ADDR: "127.0.0.1:0", TESSERA_LOG_LEVEL: "info", ...options.env },
+    env: {
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_HTTP_ADDR: "127.0.0.1:0",
+      TESSERA_LOG_LEVEL: "info",
+      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...options.env,
+    },
   });
-  const storage = await openStorage({ dataDir, databaseUrl: config.databaseUrl });
+  const storage = await openStorage({ dataDir, databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize });
   const created = await bootstrap(storage.db, clock.now(), { email: adminEmail, password: adminPassword });
   const logs: string[] = [];
   const logStream = new Writable({
@@ -75,28 +71,7 @@ export async function startTestInstance(
   const port = typeof address === "object" && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
 
-  const request = async (path: string, init: RequestOptions = {}): Promise<TestResponse> => {
-    const headers: Record<string, string> = { ...init.headers };
-    if (init.token) headers.authorization = `Bearer ${init.token}`;
-    if (init.apiKey) headers["x-api-key"] = init.apiKey;
-    let body: string | undefined;
-    if (init.rawBody !== undefined) body = init.rawBody;
-    else if (init.body !== undefined) body = JSON.stringify(init.body);
-    if (body !== undefined) headers["content-type"] ??= "application/json";
-    const response = await fetch(baseUrl + path, {
-      method: init.method ?? (body === undefined ? "GET" : "POST"),
-      headers,
-      body,
-    });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text };
-  };
+  const request = createRequester(baseUrl);
 
   const login = async (email = adminEmail, password = adminPassword, selectedOrg?: number): Promise<string> => {
     const response = await request("/user/authenticate", {
@@ -119,6 +94,7 @@ export async function startTestInstance(
     async close() {
       await app.close();
       await storage.close();
+      await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

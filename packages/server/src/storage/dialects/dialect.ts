@@ -1,9 +1,10 @@
 import type { ColumnDefinitionBuilder, Kysely } from "kysely";
+import type { ChangeFeed } from "../change-feed.ts";
 import type { Database } from "../schema.ts";
 
 /**
- * Everything that differs between SQLite and PostgreSQL lives behind this interface;
- * domain code and migrations never ask which database they run on.
+ * Everything that differs between SQLite and PostgreSQL lives behind this interface (one
+ * folder per dialect); domain code and migrations never ask which database they run on.
  */
 export interface StorageDialect {
   readonly name: "sqlite" | "postgres";
@@ -14,6 +15,18 @@ export interface StorageDialect {
   autoIncrement(column: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
   /** Column type for Unix-millisecond timestamps and other 64-bit integers. */
   readonly bigintColumnType: "integer" | "bigint";
+  /** Invalidation channel between the nodes that share this database. */
+  readonly changes: ChangeFeed;
+  /**
+   * Whether `error` means the database cannot be reached right now (down, restarting, failing
+   * over, pool exhausted): answered 503 with Retry-After instead of 500.
+   */
+  isUnavailableError(error: unknown): boolean;
+  /**
+   * Runs `task` while no other node on this database runs its own: concurrent first starts
+   * must not race through migrations and bootstrap.
+   */
+  withStartupLock<T>(task: () => Promise<T>): Promise<T>;
   /** Whether the database is reachable (for /readyz). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -2,8 +2,13 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect, sql } from "kysely";
-import type { Database } from "../schema.ts";
-import type { StorageDialect } from "./dialect.ts";
+import { createInProcessChangeFeed } from "../../change-feed.ts";
+import type { Database } from "../../schema.ts";
+import type { StorageDialect } from "../dialect.ts";
+import { withSqliteStartupLock } from "./startup-lock.ts";
+
+/** The file is locked by another process for longer than busy_timeout: worth a retry, not a 500. */
+const unavailableCodes = new Set(["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN"]);
 
 export function openSqlite(file: string): StorageDialect {
   mkdirSync(dirname(file), { recursive: true });
@@ -15,12 +20,19 @@ export function openSqlite(file: string): StorageDialect {
   connection.pragma("foreign_keys = ON");
   connection.pragma("busy_timeout = 5000");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const changes = createInProcessChangeFeed();
   return {
     name: "sqlite",
     db,
     idColumnType: "integer",
     autoIncrement: (column) => column.primaryKey().autoIncrement(),
     bigintColumnType: "integer",
+    changes,
+    isUnavailableError(error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      return typeof code === "string" && unavailableCodes.has(code);
+    },
+    withStartupLock: (task) => withSqliteStartupLock(file, task),
     async ping() {
       try {
         await sql`select 1`.execute(db);
@@ -29,6 +41,9 @@ export function openSqlite(file: string): StorageDialect {
         return false;
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      await changes.close();
+      await db.destroy();
+    },
   };
 }

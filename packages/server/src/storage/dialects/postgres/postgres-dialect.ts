@@ -1,0 +1,72 @@
+import { Kysely, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import type { Database } from "../../schema.ts";
+import type { StorageDialect } from "../dialect.ts";
+import { createNotifyChangeFeed } from "./notify-change-feed.ts";
+import { isPostgresUnavailableError } from "./unavailable-errors.ts";
+
+// int8 (bigint, bigserial, count(*)) arrives as a string by default; every such value in
+// Tessera (ids, Unix-millisecond times, counts) fits in a double exactly.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+
+/** Key of the advisory lock that serialises start-up (migrations, bootstrap) across nodes. */
+const startupLockKey = 0x7e55e4a;
+
+/** How long a request waits for a pooled connection before it is answered 503. */
+const connectTimeoutMs = 5_000;
+
+export interface PostgresOptions {
+  connectionString: string;
+  poolSize: number;
+}
+
+export function openPostgres({ connectionString, poolSize }: PostgresOptions): StorageDialect {
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    connectionTimeoutMillis: connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  // A connection that drops (PostgreSQL restarting, failing over, a proxy reaping it) must
+  // not crash the process: the pool discards it, and requests get 503 until PostgreSQL is back.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const changes = createNotifyChangeFeed(connectionString, db);
+  return {
+    name: "postgres",
+    db,
+    idColumnType: "bigserial",
+    autoIncrement: (column) => column.primaryKey(),
+    bigintColumnType: "bigint",
+    changes,
+    isUnavailableError: isPostgresUnavailableError,
+    async withStartupLock(task) {
+      // A connection of its own: the task needs pooled connections while the lock is held.
+      const client = new pg.Client({ connectionString, connectionTimeoutMillis: connectTimeoutMs });
+      client.on("error", () => {});
+      await client.connect();
+      try {
+        await client.query("select pg_advisory_lock($1)", [startupLockKey]);
+        return await task();
+      } finally {
+        // Ending the session releases the lock even if the unlock cannot be sent.
+        await client.query("select pg_advisory_unlock($1)", [startupLockKey]).catch(() => {});
+        await client.end().catch(() => {});
+      }
+    },
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await changes.close();
+      await db.destroy();
+    },
+  };
+}
