@@ -94,7 +94,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
     }
   });
 
-  registerErrorHandling(app, (error) => storage.isUnavailableError(error));
+  registerErrorHandling(app, storage);
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
     ctx.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });

@@ -221,6 +221,7 @@ export async function updateOrgUser(
 ): Promise<OrgUser> {
   const now = ctx.clock.now();
   const deactivated = await ctx.db.transaction().execute(async (trx) => {
+    await ctx.storage.lockOrg(trx, orgId);
     const target = await findOrgUser(trx, orgId, userId);
     if (!target) throw new TesseraError("not_found", `No user ${userId} in this organisation`);
     if (input.role !== undefined) {

@@ -63,19 +63,25 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
   return reply.type("application/problem+json").send(body);
 }
 
+/** How the store classifies its own errors (the dialect's methods of the same names). */
+export interface StoreErrorClassifier {
+  isUnavailableError(error: unknown): boolean;
+  isUniqueViolation(error: unknown): boolean;
+}
+
 /**
  * One place turns every failure into problem+json (or Symphony's shape on its paths).
- * `isUnavailable` recognises the store's "cannot reach the database" errors (the dialect's
- * `isUnavailableError`): they become 503 with Retry-After, never 500.
+ * The store's "cannot reach the database" errors become 503 with Retry-After, and a unique
+ * violation (the loser of two concurrent creations) 409, never 500.
  */
-export function registerErrorHandling(
-  app: FastifyInstance,
-  isUnavailable: (error: unknown) => boolean = () => false,
-): void {
+export function registerErrorHandling(app: FastifyInstance, store: StoreErrorClassifier): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toTesseraError(error);
     if (known) return sendError(request, reply, known);
-    if (isUnavailable(error)) {
+    if (store.isUniqueViolation(error)) {
+      return sendError(request, reply, new TesseraError("conflict", "A concurrent request created the same resource"));
+    }
+    if (store.isUnavailableError(error)) {
       // Expected during a database restart or failover: one line, no stack.
       request.log.warn({ reason: error.message }, "database unavailable");
       return sendError(request, reply, databaseUnavailable());

@@ -23,6 +23,17 @@ export interface StorageDialect {
    */
   isUnavailableError(error: unknown): boolean;
   /**
+   * Whether `error` is a unique-constraint violation: two concurrent requests created the same
+   * thing, and the loser of the race is answered 409 instead of 500.
+   */
+  isUniqueViolation(error: unknown): boolean;
+  /**
+   * Serialises changes to one organisation's memberships inside `trx` (invariants such as
+   * "at least one active owner" read then write). PostgreSQL locks the org row; SQLite's single
+   * connection already runs transactions one at a time.
+   */
+  lockOrg(trx: Kysely<Database>, orgId: number): Promise<void>;
+  /**
    * Runs `task` while no other node on this database runs its own: concurrent first starts
    * must not race through migrations and bootstrap.
    */

@@ -42,6 +42,10 @@ export function openPostgres({ connectionString, poolSize }: PostgresOptions): S
     bigintColumnType: "bigint",
     changes,
     isUnavailableError: isPostgresUnavailableError,
+    isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === "23505",
+    async lockOrg(trx, orgId) {
+      await trx.selectFrom("orgs").select("id").where("id", "=", orgId).forUpdate().execute();
+    },
     async withStartupLock(task) {
       // A connection of its own: the task needs pooled connections while the lock is held.
       const client = new pg.Client({ connectionString, connectionTimeoutMillis: connectTimeoutMs });

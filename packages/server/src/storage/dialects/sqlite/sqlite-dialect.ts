@@ -32,6 +32,11 @@ export function openSqlite(file: string): StorageDialect {
       const code = (error as { code?: unknown } | null)?.code;
       return typeof code === "string" && unavailableCodes.has(code);
     },
+    isUniqueViolation(error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+    },
+    lockOrg: async () => {},
     withStartupLock: (task) => withSqliteStartupLock(file, task),
     async ping() {
       try {
