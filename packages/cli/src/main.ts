@@ -5,6 +5,7 @@ const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve     Run the server (every role by default). Options: see "tessera serve --help".
+  login     Sign on through the organisation's identity provider: tessera login --sso --org ID
   help      Show this help.
 `;
 
@@ -13,6 +14,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return runServe(rest);
+    case "login": {
+      const { runSsoLogin } = await import("./sso-login.ts");
+      return runSsoLogin(rest);
+    }
     case undefined:
     case "help":
     case "--help":

@@ -5,7 +5,7 @@ import { TesseraError } from "../errors/tessera-error.ts";
 import { createUserSession } from "../user-sessions/sessions.ts";
 import { createHandover } from "./handover.ts";
 import { resolveSsoUser } from "./identity.ts";
-import { assertedEmail, discoverProvider, redeemAuthorizationCode, verifyIdToken } from "./identity-provider.ts";
+import { assertedProfile, discoverProvider, redeemAuthorizationCode, verifyIdToken } from "./identity-provider.ts";
 import { attemptLifetimeMs, bindingCookieName, consumeAttempt, createAttempt } from "./login-attempts.ts";
 import { loadSsoSettings, type SsoSettings } from "./sso-config.ts";
 import { SsoRefusal } from "./sso-error.ts";
@@ -101,7 +101,7 @@ export async function completeSsoLogin(
       codeVerifier: attempt.code_verifier,
     });
     const claims = await verifyIdToken(ctx, metadata, settings, tokens.idToken, attempt.nonce);
-    const { email, emailVerified } = await assertedEmail(metadata, claims, tokens.accessToken);
+    const { email, emailVerified, name } = await assertedProfile(metadata, claims, tokens.accessToken);
     if (email !== undefined) failure.email = email;
     checkEmail(settings, email, emailVerified);
     const resolved = await resolveSsoUser(
@@ -109,7 +109,7 @@ export async function completeSsoLogin(
       settings,
       {
         email: email ?? "",
-        displayName: typeof claims.name === "string" && claims.name !== "" ? claims.name : undefined,
+        displayName: name,
         issuer: metadata.issuer,
         subject: claims.sub,
       },

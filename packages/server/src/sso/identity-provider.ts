@@ -203,31 +203,34 @@ export async function verifyIdToken(
   return payload as JWTPayload & { sub: string };
 }
 
-export interface AssertedEmail {
+export interface AssertedProfile {
   email: string | undefined;
   /** true, false, or undefined when the provider says nothing. */
   emailVerified: boolean | undefined;
+  name: string | undefined;
 }
 
-function readEmail(claims: Record<string, unknown>): AssertedEmail {
+function readProfile(claims: Record<string, unknown>): AssertedProfile {
   const email = typeof claims.email === "string" && claims.email !== "" ? claims.email.toLowerCase() : undefined;
   // Some providers (older ADFS and Cognito setups among them) send the flag as a string.
   const flag = claims.email_verified;
   const emailVerified =
     flag === true || flag === "true" ? true : flag === false || flag === "false" ? false : undefined;
-  return { email, emailVerified };
+  const name =
+    typeof claims.name === "string" && claims.name.trim() !== "" ? claims.name.trim().slice(0, 200) : undefined;
+  return { email, emailVerified, name };
 }
 
 /**
- * The email the provider asserts: from the ID token, else from the userinfo endpoint (providers
- * such as oidc-provider put scope claims there only), whose `sub` must match the ID token's.
+ * The email (and name) the provider asserts: from the ID token, else from the userinfo endpoint
+ * (some providers put scope claims there only), whose `sub` must match the ID token's.
  */
-export async function assertedEmail(
+export async function assertedProfile(
   metadata: ProviderMetadata,
   claims: JWTPayload & { sub: string },
   accessToken: string | undefined,
-): Promise<AssertedEmail> {
-  const fromIdToken = readEmail(claims);
+): Promise<AssertedProfile> {
+  const fromIdToken = readProfile(claims);
   if (fromIdToken.email !== undefined || !metadata.userinfo_endpoint || !accessToken) return fromIdToken;
   if (!parseSecureUrl(metadata.userinfo_endpoint)) return fromIdToken;
   const { status, body } = await fetchJson(
@@ -238,5 +241,5 @@ export async function assertedEmail(
   if (status !== 200 || !isRecord(body))
     throw idpError("userinfo_failed", `The userinfo endpoint answered HTTP ${status}`);
   if (body.sub !== claims.sub) throw invalidIdToken("userinfo_subject_mismatch", "Userinfo describes another subject");
-  return readEmail(body);
+  return readProfile(body);
 }
