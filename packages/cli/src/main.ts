@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, serve } from "@tessera/server";
+import type { loadConfig } from "@tessera/server";
 
 const usage = `Usage: tessera <command> [options]
 
@@ -40,6 +40,8 @@ async function runServe(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  // Loaded here, not at the top: other commands (login) need none of the server's dependencies.
+  const { ConfigError, loadConfig, serve } = await import("@tessera/server");
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ argv, env: process.env });

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { hashPassword } from "../../src/crypto/passwords.ts";
 import { putPasswordPolicy } from "../../src/policies/policies.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type ChildServer, startChildServer } from "../helpers/child-process.ts";
+import { runCli } from "../helpers/cli.ts";
 import { auditEvents, createPerson } from "../helpers/directory.ts";
 import { adminEmail, startTestInstance, type TestInstance } from "../helpers/instance.ts";
 
@@ -389,6 +393,84 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
       assert.equal(response.status, 404);
       assert.equal(response.body.code, "sso_not_configured");
       await putSso(baseSettings());
+    });
+  });
+
+  describe("tessera login --sso (the command-line flow)", () => {
+    const cliArgs = (hint: string) => [
+      "login",
+      "--sso",
+      "--org",
+      String(orgId),
+      "--server",
+      tessera.baseUrl,
+      "--no-browser",
+      "--login-hint",
+      hint,
+      "--timeout",
+      "60",
+    ];
+
+    it("prints the URL, receives the handover on its loopback port, and prints a working token", async () => {
+      const run = runCli(cliArgs("alice"));
+      const url = new URL(await run.printedUrl);
+      assert.equal(url.origin, tessera.baseUrl);
+      assert.equal(url.pathname, `/sso/${orgId}/login`);
+      const returnTo = new URL(url.searchParams.get("returnTo") ?? "");
+      assert.equal(returnTo.hostname, "127.0.0.1");
+
+      const page = await new Browser().visit(url.href);
+      assert.equal(page.status, 200, page.text);
+      assert.equal(new URL(page.url).port, returnTo.port, "the browser ended on the command's loopback listener");
+      assert.match(page.text, /Signed in/);
+
+      const { code, stdout } = await run.exited;
+      assert.equal(code, 0);
+      const token = JSON.parse(stdout);
+      assert.match(token.token, /^tsu_/);
+      assert.equal(token.expiresIn, 900);
+      const me = await tessera.request("/user/users/me", { token: token.token });
+      assert.equal(me.status, 200);
+      assert.equal(me.body.email, "alice@example.com");
+    });
+
+    it("saves the token with --save in a file only its owner can read", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tessera-cli-"));
+      try {
+        const file = join(dir, "token.json");
+        const run = runCli([...cliArgs("alice"), "--save", file]);
+        const page = await new Browser().visit(await run.printedUrl);
+        assert.equal(page.status, 200, page.text);
+        const { code, stdout } = await run.exited;
+        assert.equal(code, 0);
+        assert.equal(stdout, "", "nothing but the file holds the token");
+        assert.equal(statSync(file).mode & 0o777, 0o600);
+        const token = JSON.parse(readFileSync(file, "utf8"));
+        const me = await tessera.request("/user/users/me", { token: token.token });
+        assert.equal(me.status, 200);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("reports a refused sign-on with its code and exits 1", async () => {
+      const run = runCli(cliArgs("bob"));
+      const page = await new Browser().visit(await run.printedUrl);
+      assert.equal(page.status, 400);
+      const { code, stdout, stderr } = await run.exited;
+      assert.equal(code, 1);
+      assert.equal(stdout, "");
+      assert.match(stderr, /sso_email_not_verified/);
+    });
+
+    it("ignores a request to its loopback port that does not carry its secret", async () => {
+      const run = runCli(cliArgs("alice"));
+      const returnTo = new URL(new URL(await run.printedUrl).searchParams.get("returnTo") ?? "");
+      const forged = await fetch(`${returnTo.origin}/callback?s=guess&code=tsh_forged`);
+      assert.equal(forged.status, 404);
+      const page = await new Browser().visit(await run.printedUrl);
+      assert.equal(page.status, 200, page.text);
+      assert.equal((await run.exited).code, 0);
     });
   });
 
