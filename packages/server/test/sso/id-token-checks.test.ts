@@ -90,6 +90,14 @@ describe("ID token checks, against a test identity provider that issues delibera
     assert.equal(accepted.status, 200, accepted.text);
   });
 
+  it("documents the sign-on and admin routes in /openapi.json", async () => {
+    const document = await tessera.request("/openapi.json");
+    assert.equal(document.status, 200);
+    for (const path of ["/sso/{orgId}/login", "/sso/callback", "/sso/token", "/admin/orgs/{orgId}/sso"]) {
+      assert.ok(document.body.paths[path], path);
+    }
+  });
+
   it("answers 502 sso_idp_error when the provider cannot be reached", async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const updated = await putSso({ ...settings, issuer: closed });
