@@ -329,6 +329,14 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
       });
     }
 
+    it("reports a sign-on the provider itself refused as 403 sso_access_denied, audited", async () => {
+      // The scripted provider refuses (error=access_denied) when no account matches the hint.
+      const visit = await new Browser().visit(loginUrl("nobody@example.com"));
+      assert.equal(visit.status, 403, visit.text);
+      assert.equal(visit.body.code, "sso_access_denied");
+      assert.equal((await failures()).at(-1), "provider_access_denied");
+    });
+
     it("leaves an unknown user uncreated when provisioning is off", async () => {
       const user = await tessera.ctx.db
         .selectFrom("users")
