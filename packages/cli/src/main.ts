@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, serve } from "@tessera/server";
+import type { loadConfig } from "@tessera/server";
 
 const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve     Run the server (every role by default). Options: see "tessera serve --help".
+  login     Sign on through the organisation's identity provider: tessera login --sso --org ID
   help      Show this help.
 `;
 
@@ -13,6 +14,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return runServe(rest);
+    case "login": {
+      const { runSsoLogin } = await import("./sso-login.ts");
+      return runSsoLogin(rest);
+    }
     case undefined:
     case "help":
     case "--help":
@@ -35,6 +40,8 @@ async function runServe(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  // Loaded here, not at the top: other commands (login) need none of the server's dependencies.
+  const { ConfigError, loadConfig, serve } = await import("@tessera/server");
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ argv, env: process.env });

@@ -33,6 +33,29 @@ export const errorCodes = {
   payload_too_large: { status: 413, title: "The request body is too large" },
   unsupported_media_type: { status: 415, title: "The request body must be application/json" },
   too_many_requests: { status: 429, title: "Too many requests from this address" },
+  // Single sign-on (OpenID Connect). A refusal caused by the browser or the identity provider's
+  // answer is a 4xx; only an unreachable or misbehaving provider is a 502.
+  sso_invalid_config: { status: 400, title: "The single sign-on configuration is not valid" },
+  sso_state_invalid: {
+    status: 400,
+    title: "The sign-on attempt is unknown, expired, already used, or was started in another browser",
+  },
+  sso_return_url_not_allowed: { status: 400, title: "The return URL is not allowed for this organisation" },
+  sso_code_invalid: { status: 400, title: "The authorization or handover code is invalid, expired or already used" },
+  sso_id_token_invalid: { status: 401, title: "The identity provider's ID token is not valid" },
+  sso_access_denied: { status: 403, title: "The identity provider refused the sign-on" },
+  sso_email_not_verified: { status: 403, title: "The identity provider did not assert a verified email address" },
+  sso_domain_not_allowed: { status: 403, title: "The email domain is not allowed for this organisation" },
+  sso_user_not_provisioned: {
+    status: 403,
+    title: "No active account matches this identity and just-in-time provisioning is off",
+  },
+  sso_account_not_eligible: {
+    status: 403,
+    title: "This account cannot sign on through an organisation's identity provider (system admins, service users)",
+  },
+  sso_not_configured: { status: 404, title: "Single sign-on is not configured for this organisation" },
+  sso_idp_error: { status: 502, title: "The identity provider could not be reached or answered badly" },
   internal_error: { status: 500, title: "An internal error occurred" },
   service_unavailable: { status: 503, title: "A dependency is unavailable; try again later" },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -7,6 +7,8 @@ export const tokenPrefixes = {
   apiKey: "tsk_",
   serviceSession: "tss_",
   keyManagerSession: "tsm_",
+  /** Single-use code that hands a single sign-on over to its client (exchanged at POST /sso/token). */
+  ssoHandover: "tsh_",
 } as const;
 
 export type TokenKind = keyof typeof tokenPrefixes;

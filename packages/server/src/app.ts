@@ -12,6 +12,7 @@ import { registerErrorHandling } from "./errors/error-handler.ts";
 import { TesseraError } from "./errors/tessera-error.ts";
 import { createMetrics } from "./operations/metrics.ts";
 import { operationsRoutes } from "./operations/routes.ts";
+import { ssoRoutes } from "./sso/routes.ts";
 import type { StorageDialect } from "./storage/dialects/dialect.ts";
 import { loadServerSecret } from "./storage/server-secrets.ts";
 import { userSessionRoutes } from "./user-sessions/routes.ts";
@@ -36,6 +37,7 @@ export const redactedLogPaths = [
   "*.newPassword",
   "*.token",
   "*.apiKey",
+  "*.clientSecret",
 ];
 
 /** Builds the HTTP application without listening: the entry point (or a test) listens. */
@@ -123,6 +125,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(operationsRoutes(ctx));
   await app.register(userSessionRoutes(ctx));
   await app.register(adminRoutes(ctx));
+  await app.register(ssoRoutes(ctx));
   return { app, ctx };
 }
 

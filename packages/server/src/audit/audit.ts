@@ -17,7 +17,11 @@ export type AuditEventType =
   | "password_policy.updated"
   | "session_policy.updated"
   | "api_key.created"
-  | "api_key.revoked";
+  | "api_key.revoked"
+  // Single sign-on
+  | "sso_config.updated"
+  | "sso.login.succeeded"
+  | "sso.login.failed";
 
 export interface AuditRecord {
   type: AuditEventType;

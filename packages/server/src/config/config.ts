@@ -28,6 +28,8 @@ export interface Config {
   bodyLimit: number;
   /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy); unset trusts none. */
   trustProxy: string | undefined;
+  /** Tessera's public base URL (no trailing slash), from which the SSO redirect URI is built. */
+  publicUrl: string | undefined;
 }
 
 /** A setting with a bad value: start-up stops with a message that names it. */
@@ -143,6 +145,12 @@ export const settings = {
     file: "trustProxy",
     description: "Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed",
   },
+  publicUrl: {
+    env: "TESSERA_PUBLIC_URL",
+    flag: "--public-url",
+    file: "publicUrl",
+    description: "Public base URL of this server, e.g. https://auth.example.com (SSO redirect URI: <URL>/sso/callback)",
+  },
 } as const satisfies Record<keyof Config, SettingSpec>;
 
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -186,6 +194,7 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     tlsKey: raw("tlsKey"),
     bodyLimit: parseInteger(name("bodyLimit"), raw("bodyLimit") ?? "65536", 1024, 10485760),
     trustProxy: raw("trustProxy"),
+    publicUrl: parsePublicUrl(name("publicUrl"), raw("publicUrl")),
   };
 }
 
@@ -248,6 +257,20 @@ function parseDatabaseUrl(setting: string, value: string | undefined): string | 
     throw new ConfigError(setting, "is not a valid URL");
   }
   return value;
+}
+
+function parsePublicUrl(setting: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(setting, `"${value}" is not an absolute URL`);
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search !== "" || url.hash !== "") {
+    throw new ConfigError(setting, `"${value}" must be an http(s) URL without query or fragment`);
+  }
+  return url.href.replace(/\/+$/, "");
 }
 
 function parseRoles(setting: string, value: string): ServerRole[] {

@@ -16,6 +16,10 @@ export interface Database {
   api_keys: ApiKeyTable;
   audit_events: AuditEventTable;
   server_secrets: ServerSecretTable;
+  // Single sign-on (migration 003-sso).
+  sso_configs: SsoConfigTable;
+  sso_login_attempts: SsoLoginAttemptTable;
+  sso_handovers: SsoHandoverTable;
 }
 
 type Flag = 0 | 1;
@@ -133,6 +137,55 @@ export interface ServerSecretTable {
   value: string;
   created_at: CreatedAt;
 }
+
+// --- Single sign-on (migration 003-sso) ---
+
+/** One OpenID Connect provider per org. The client secret is sealed (AES-256-GCM), never stored in clear. */
+export interface SsoConfigTable {
+  org_id: number;
+  issuer: string;
+  client_id: string;
+  client_secret_sealed: string;
+  /** Space-separated, as sent to the provider. */
+  scopes: string;
+  jit_provisioning: Flag;
+  default_role: "member" | "auditor" | "admin";
+  /** JSON array of lower-case domains; empty allows every domain. */
+  allowed_email_domains: string;
+  /** JSON array of absolute URLs. */
+  allowed_return_urls: string;
+  require_email_verified: Flag;
+  enabled: Flag;
+  updated_at: number;
+}
+
+/** A sign-on in flight: found by the hash of its state, consumed once, dead after a few minutes. */
+export interface SsoLoginAttemptTable {
+  id: Generated<number>;
+  state_hash: string;
+  /** Hash of the value in the cookie of the browser that started the attempt. */
+  browser_binding_hash: string;
+  org_id: number;
+  nonce: string;
+  code_verifier: string;
+  redirect_uri: string;
+  return_to: string | null;
+  created_at: CreatedAt;
+  consumed_at: number | null;
+}
+
+/** A verified sign-on waiting for its client to exchange the handover code for a session. */
+export interface SsoHandoverTable {
+  code_hash: string;
+  org_id: number;
+  user_id: number;
+  created_at: CreatedAt;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export type SsoConfigRow = Selectable<SsoConfigTable>;
+export type SsoLoginAttempt = Selectable<SsoLoginAttemptTable>;
 
 export type User = Selectable<UserTable>;
 export type NewUser = Insertable<UserTable>;

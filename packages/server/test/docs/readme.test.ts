@@ -62,10 +62,13 @@ describe("documentation stays complete", () => {
     }
   });
 
-  it("lists every error code with its status in docs/errors.md", () => {
+  it("lists every error code with its status and title in docs/errors.md (npm run docs:errors)", () => {
     const errors = readFileSync(join(repositoryRoot, "docs/errors.md"), "utf8");
-    for (const [code, { status }] of Object.entries(errorCodes)) {
-      assert.ok(errors.includes(`| \`${code}\` | ${status} |`), `docs/errors.md documents ${code} (${status})`);
+    for (const [code, { status, title }] of Object.entries(errorCodes)) {
+      assert.ok(
+        errors.includes(`| \`${code}\` | ${status} | ${title} |`),
+        `docs/errors.md documents ${code} (${status})`,
+      );
     }
   });
 });

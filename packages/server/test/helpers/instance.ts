@@ -66,7 +66,7 @@ export async function startTestInstance(
     },
   });
   const { app, ctx } = await buildApp({ config, storage, clock, logStream });
-  await app.listen({ host: "127.0.0.1", port: 0 });
+  await app.listen({ host: "127.0.0.1", port: config.httpAddr.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -1,0 +1,132 @@
+import { recordAudit } from "../audit/audit.ts";
+import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+import type { ActiveOrg } from "../user-sessions/credentials.ts";
+import type { SsoSettings } from "./sso-config.ts";
+import { SsoRefusal } from "./sso-error.ts";
+
+export interface SsoIdentity {
+  email: string;
+  displayName: string | undefined;
+  issuer: string;
+  subject: string;
+}
+
+export interface ResolvedSsoUser {
+  userId: number;
+  org: ActiveOrg;
+  /** What just-in-time provisioning created: nothing, a membership for an existing user, or both. */
+  provisioned: "none" | "membership" | "user";
+}
+
+/**
+ * Maps a verified identity to a Tessera user in the org (identity rules of issue 5): linked by
+ * verified email; deactivated users and memberships are refused; unknown users are created (or
+ * given a membership) with the default role when just-in-time provisioning is on. Provisioning and
+ * the success audit commit together; a refusal writes nothing.
+ */
+export async function resolveSsoUser(
+  ctx: AppContext,
+  settings: SsoSettings,
+  identity: SsoIdentity,
+  ip: string,
+): Promise<ResolvedSsoUser> {
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const org = await trx
+      .selectFrom("orgs")
+      .select(["id", "name"])
+      .where("id", "=", settings.orgId)
+      .executeTakeFirstOrThrow();
+    let user = await trx
+      .selectFrom("users")
+      .select(["id", "kind", "active", "is_system_admin"])
+      .where("email", "=", identity.email)
+      .executeTakeFirst();
+    let provisioned: ResolvedSsoUser["provisioned"] = "none";
+
+    if (user && (user.kind !== "person" || user.is_system_admin === 1)) {
+      // A system admin may create orgs: one org's identity provider must not vouch for that power.
+      const reason = user.kind !== "person" ? "service_user" : "system_admin";
+      throw new SsoRefusal("sso_account_not_eligible", reason);
+    }
+    if (user && user.active !== 1) throw new SsoRefusal("account_disabled", "user_deactivated");
+
+    let membership = user
+      ? await trx
+          .selectFrom("memberships")
+          .select(["id", "role", "active"])
+          .where("org_id", "=", settings.orgId)
+          .where("user_id", "=", user.id)
+          .executeTakeFirst()
+      : undefined;
+    if (membership && membership.active !== 1) {
+      throw new SsoRefusal("org_access_denied", "membership_deactivated");
+    }
+    if (!membership) {
+      if (!settings.jitProvisioning) {
+        throw new SsoRefusal("sso_user_not_provisioned", user ? "no_membership" : "unknown_user");
+      }
+      if (!user) {
+        user = await trx
+          .insertInto("users")
+          .values({
+            email: identity.email,
+            display_name: identity.displayName ?? identity.email,
+            kind: "person",
+            username: null,
+            // No password: the account signs on through its provider, so password expiry never applies.
+            password_hash: null,
+            password_changed_at: null,
+            must_change_password: 0,
+            active: 1,
+            is_system_admin: 0,
+            failed_attempts: 0,
+            locked_until: null,
+            created_at: now,
+          })
+          .returning(["id", "kind", "active", "is_system_admin"])
+          .executeTakeFirstOrThrow();
+        await recordAudit(trx, now, {
+          type: "user.created",
+          orgId: settings.orgId,
+          actorUserId: null,
+          subjectUserId: user.id,
+          data: { email: identity.email, role: settings.defaultRole, via: "sso" },
+          ip,
+        });
+        provisioned = "user";
+      } else {
+        provisioned = "membership";
+      }
+      membership = await trx
+        .insertInto("memberships")
+        .values({ org_id: settings.orgId, user_id: user.id, role: settings.defaultRole, active: 1, created_at: now })
+        .returning(["id", "role", "active"])
+        .executeTakeFirstOrThrow();
+      await recordAudit(trx, now, {
+        type: "membership.created",
+        orgId: settings.orgId,
+        actorUserId: null,
+        subjectUserId: user.id,
+        data: { role: settings.defaultRole, via: "sso" },
+        ip,
+      });
+    }
+    if (!user) throw new TesseraError("internal_error");
+
+    await recordAudit(trx, now, {
+      type: "sso.login.succeeded",
+      orgId: settings.orgId,
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      data: { issuer: identity.issuer, subject: identity.subject, email: identity.email, provisioned },
+      ip,
+    });
+    return {
+      userId: user.id,
+      org: { orgId: org.id, orgName: org.name, membershipId: membership.id, role: membership.role },
+      provisioned,
+    };
+  });
+}

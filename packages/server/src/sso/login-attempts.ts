@@ -1,0 +1,100 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { AppContext } from "../context.ts";
+import { constantTimeEqual } from "../crypto/constant-time.ts";
+import { hashToken } from "../crypto/tokens.ts";
+import type { SsoLoginAttempt } from "../storage/schema.ts";
+import { SsoRefusal } from "./sso-error.ts";
+
+/** How long a sign-on may take at the provider before its state is refused. */
+export const attemptLifetimeMs = 10 * 60_000;
+
+function randomValue(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export interface NewAttempt {
+  state: string;
+  nonce: string;
+  codeChallenge: string;
+  /** Goes in a cookie of the browser that starts the sign-on; the callback must bring it back. */
+  browserBinding: string;
+}
+
+/** The cookie that binds an attempt to its browser, named after the state so parallel sign-ons coexist. */
+export function bindingCookieName(state: string): string {
+  return `tessera_sso_${hashToken(state)
+    .slice(0, 16)
+    .replace(/[^A-Za-z0-9]/g, "x")}`;
+}
+
+/** Stores a new attempt (state, nonce, PKCE verifier) in the database, so any node can finish it. */
+export async function createAttempt(
+  ctx: AppContext,
+  orgId: number,
+  redirectUri: string,
+  returnTo: string | undefined,
+): Promise<NewAttempt> {
+  const now = ctx.clock.now();
+  const attempt = { state: randomValue(), nonce: randomValue(), browserBinding: randomValue() };
+  const codeVerifier = randomValue();
+  // Attempts and handovers are useless once expired; clearing them here keeps both tables small.
+  await ctx.db
+    .deleteFrom("sso_login_attempts")
+    .where("created_at", "<", now - 6 * attemptLifetimeMs)
+    .execute();
+  await ctx.db
+    .deleteFrom("sso_handovers")
+    .where("expires_at", "<", now - attemptLifetimeMs)
+    .execute();
+  await ctx.db
+    .insertInto("sso_login_attempts")
+    .values({
+      state_hash: hashToken(attempt.state),
+      browser_binding_hash: hashToken(attempt.browserBinding),
+      org_id: orgId,
+      nonce: attempt.nonce,
+      code_verifier: codeVerifier,
+      redirect_uri: redirectUri,
+      return_to: returnTo ?? null,
+      created_at: now,
+      consumed_at: null,
+    })
+    .execute();
+  const codeChallenge = createHash("sha256").update(codeVerifier).digest("base64url");
+  return { ...attempt, codeChallenge };
+}
+
+/**
+ * Consumes the attempt named by `state`, exactly once (a conditional update, so two nodes racing
+ * on one callback cannot both win), and checks that the browser presenting it started it.
+ */
+export async function consumeAttempt(
+  ctx: AppContext,
+  state: string | undefined,
+  browserBinding: string | undefined,
+): Promise<SsoLoginAttempt> {
+  if (!state) throw new SsoRefusal("sso_state_invalid", "state_missing");
+  const now = ctx.clock.now();
+  const stateHash = hashToken(state);
+  const attempt = await ctx.db
+    .updateTable("sso_login_attempts")
+    .set({ consumed_at: now })
+    .where("state_hash", "=", stateHash)
+    .where("consumed_at", "is", null)
+    .where("created_at", ">", now - attemptLifetimeMs)
+    .returningAll()
+    .executeTakeFirst();
+  if (!attempt) {
+    const known = await ctx.db
+      .selectFrom("sso_login_attempts")
+      .select(["org_id", "consumed_at"])
+      .where("state_hash", "=", stateHash)
+      .executeTakeFirst();
+    const reason = !known ? "state_unknown" : known.consumed_at !== null ? "state_replayed" : "state_expired";
+    throw new SsoRefusal("sso_state_invalid", reason, undefined, known?.org_id);
+  }
+  if (!browserBinding || !constantTimeEqual(hashToken(browserBinding), attempt.browser_binding_hash)) {
+    throw new SsoRefusal("sso_state_invalid", "browser_mismatch", undefined, attempt.org_id);
+  }
+  return attempt;
+}

@@ -1,0 +1,59 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export interface ChildServer {
+  url: string;
+  /** Everything the process wrote, for assertions and failure messages. */
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a TypeScript helper script in its own Node.js process (through tsx) and waits for its
+ * "READY <url>" line: the test then talks to it over real HTTP, like to any other server.
+ */
+export async function startChildServer(script: URL, env: Record<string, string>): Promise<ChildServer> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", fileURLToPath(script)], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script.pathname} did not start:\n${output}`)), 20_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /^READY (\S+)$/m.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script.pathname} exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** A loopback port that was free a moment ago (for servers whose URL must be known before they start). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === "object" && address ? address.port : 0;
+}
