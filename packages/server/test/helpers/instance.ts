@@ -52,7 +52,9 @@ export interface TestResponse {
  * A real Tessera: a real SQLite file in a fresh temporary directory, the real app listening
  * on a loopback port, and a clock the test controls. The bootstrap admin has a known password.
  */
-export async function startTestInstance(options: { clock?: TestClock; env?: Record<string, string> } = {}): Promise<TestInstance> {
+export async function startTestInstance(
+  options: { clock?: TestClock; env?: Record<string, string> } = {},
+): Promise<TestInstance> {
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new TestClock();
   const config = loadConfig({
@@ -81,7 +83,11 @@ export async function startTestInstance(options: { clock?: TestClock; env?: Reco
     if (init.rawBody !== undefined) body = init.rawBody;
     else if (init.body !== undefined) body = JSON.stringify(init.body);
     if (body !== undefined) headers["content-type"] ??= "application/json";
-    const response = await fetch(baseUrl + path, { method: init.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+    const response = await fetch(baseUrl + path, {
+      method: init.method ?? (body === undefined ? "GET" : "POST"),
+      headers,
+      body,
+    });
     const text = await response.text();
     let parsed: unknown;
     try {
@@ -93,7 +99,9 @@ export async function startTestInstance(options: { clock?: TestClock; env?: Reco
   };
 
   const login = async (email = adminEmail, password = adminPassword, selectedOrg?: number): Promise<string> => {
-    const response = await request("/user/authenticate", { body: { email, password, selectedOrg: selectedOrg ?? created?.orgId } });
+    const response = await request("/user/authenticate", {
+      body: { email, password, selectedOrg: selectedOrg ?? created?.orgId },
+    });
     if (response.status !== 200) throw new Error(`login failed: ${response.status} ${response.text}`);
     return response.body.token as string;
   };
