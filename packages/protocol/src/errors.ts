@@ -25,10 +25,12 @@ export const errorCodes = {
   not_found: { status: 404, title: "No such resource" },
   no_active_org: { status: 404, title: "The user is not an active member of any organisation" },
   method_not_allowed: { status: 405, title: "The method is not allowed on this resource" },
+  request_timeout: { status: 408, title: "The request was not received in time" },
   conflict: { status: 409, title: "The resource already exists" },
   payload_too_large: { status: 413, title: "The request body is too large" },
   unsupported_media_type: { status: 415, title: "The request body must be application/json" },
   too_many_requests: { status: 429, title: "Too many requests from this address" },
+  request_header_too_large: { status: 431, title: "The request headers are too large" },
   internal_error: { status: 500, title: "An internal error occurred" },
   service_unavailable: { status: 503, title: "A dependency is unavailable; try again later" },
 } as const satisfies Record<string, { status: number; title: string }>;

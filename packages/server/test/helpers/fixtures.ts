@@ -8,7 +8,8 @@ import {
 } from "../../src/policies/policies.ts";
 import type { Database } from "../../src/storage/schema.ts";
 import { storePassword } from "../../src/user-sessions/password.ts";
-import type { TestInstance } from "./instance.ts";
+import { createUserSession } from "../../src/user-sessions/sessions.ts";
+import { adminEmail, type TestInstance } from "./instance.ts";
 
 /**
  * Test data written straight to the instance's database, so user-session tests do not depend
@@ -192,4 +193,30 @@ export async function lockoutState(
     .where("id", "=", userId)
     .executeTakeFirstOrThrow();
   return { failedAttempts: row.failed_attempts, lockedUntil: row.locked_until };
+}
+
+/**
+ * A session token for `email` in `orgId` (the bootstrap admin in the bootstrap org by default),
+ * opened without a password check: for tests that need many tokens and no argon2 work.
+ */
+export async function openSession(
+  tessera: TestInstance,
+  options: { email?: string; orgId?: number } = {},
+): Promise<string> {
+  const orgId = options.orgId ?? tessera.orgId;
+  const row = await tessera.ctx.db
+    .selectFrom("memberships as m")
+    .innerJoin("users as u", "u.id", "m.user_id")
+    .innerJoin("orgs as o", "o.id", "m.org_id")
+    .select(["u.id as userId", "m.id as membershipId", "m.role", "o.name as orgName"])
+    .where("u.email", "=", (options.email ?? adminEmail).toLowerCase())
+    .where("m.org_id", "=", orgId)
+    .executeTakeFirstOrThrow();
+  const session = await createUserSession(
+    tessera.ctx,
+    row.userId,
+    { orgId, orgName: row.orgName, membershipId: row.membershipId, role: row.role },
+    { ip: "127.0.0.1", method: "password" },
+  );
+  return session.token;
 }
