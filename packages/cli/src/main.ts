@@ -35,9 +35,9 @@ async function runServe(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  let config: ReturnType<typeof loadConfig>;
+  let server: Awaited<ReturnType<typeof serve>>;
   try {
-    config = loadConfig({ argv, env: process.env });
+    server = await serve(loadConfig({ argv, env: process.env }));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`tessera: invalid setting ${error.message}\n`);
@@ -45,7 +45,6 @@ async function runServe(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const server = await serve(config);
   const stop = async () => {
     await server.close();
     process.exit(0);
