@@ -71,6 +71,17 @@ describe("per-account lockout", () => {
     assert.equal((await login(member, member.password)).status, 200);
   });
 
+  it("counts concurrent wrong passwords: parallel guessing cannot slip past the lockout", async () => {
+    const member = await createMember(tessera);
+    const guesses = await Promise.all(
+      Array.from({ length: maxFailedAttempts }, (_, index) => login(member, `parallel guess ${index}`)),
+    );
+    for (const guess of guesses) assert.equal(guess.status, 401);
+    const locked = await login(member, member.password);
+    assert.equal(locked.body.code, "account_locked");
+    assert.ok((await lockoutState(tessera, member.userId)).lockedUntil !== null);
+  });
+
   it("locks only the account under attack", async () => {
     const victim = await createMember(tessera);
     const bystander = await createMember(tessera);
