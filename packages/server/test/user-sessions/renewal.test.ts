@@ -75,6 +75,20 @@ describe("GET /user/authenticate (renewal)", () => {
     assert.equal(second.body.token, first.body.token);
   });
 
+  it("answers a late renewal of a token whose successor was renewed too with the session's current token", async () => {
+    const first = await tessera.login();
+    const second = (await renew(tessera, first)).body.token as string;
+    tessera.clock.advanceSeconds(5);
+    const third = (await renew(tessera, second)).body.token as string;
+    tessera.clock.advanceSeconds(5);
+    const late = await renew(tessera, first);
+    assert.equal(late.status, 200);
+    assert.equal(late.body.token, third);
+    // The answer's window is the truth: the token lives on after the grace of the retired ones.
+    tessera.clock.advanceSeconds(60);
+    assert.equal((await me(tessera, late.body.token)).status, 200);
+  });
+
   it("keeps the old token working inside renewGraceSeconds (30 s) and answers 401 after it", async () => {
     const token = await tessera.login();
     const successor = (await renew(tessera, token)).body.token as string;
