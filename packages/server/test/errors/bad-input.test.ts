@@ -274,8 +274,7 @@ describe("bad input", () => {
       ].join("\r\n"),
     );
     assert.match(chunkedLogout, /^HTTP\/1\.1 204 /);
-    // A bodiless POST that needs no body: the API key request has one, so use the renewal-free logout path above;
-    // and a bodiless POST with a body-requiring route is a 400 for the missing body, never for the header.
+    // Every POST route needs a body: without one the answer is 400 for the missing body, not 415 for the header.
     const bodiless = await rawRequest(tessera.baseUrl, "/user/password", { method: "POST", headers: json, body: "" });
     assertProblem(bodiless, 400, "invalid_request");
   });
