@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import type { loadConfig } from "@tessera/server";
 
 const usage = `Usage: tessera <command> [options]
 
@@ -42,9 +41,9 @@ async function runServe(argv: string[]): Promise<number> {
   }
   // Loaded here, not at the top: other commands (login) need none of the server's dependencies.
   const { ConfigError, loadConfig, serve } = await import("@tessera/server");
-  let config: ReturnType<typeof loadConfig>;
+  let server: Awaited<ReturnType<typeof serve>>;
   try {
-    config = loadConfig({ argv, env: process.env });
+    server = await serve(loadConfig({ argv, env: process.env }));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`tessera: invalid setting ${error.message}\n`);
@@ -52,7 +51,6 @@ async function runServe(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const server = await serve(config);
   const stop = async () => {
     await server.close();
     process.exit(0);

@@ -25,6 +25,7 @@ export const errorCodes = {
   not_found: { status: 404, title: "No such resource" },
   no_active_org: { status: 404, title: "The user is not an active member of any organisation" },
   method_not_allowed: { status: 405, title: "The method is not allowed on this resource" },
+  request_timeout: { status: 408, title: "The request was not received in time" },
   conflict: { status: 409, title: "The resource already exists" },
   last_owner: {
     status: 409,
@@ -33,6 +34,7 @@ export const errorCodes = {
   payload_too_large: { status: 413, title: "The request body is too large" },
   unsupported_media_type: { status: 415, title: "The request body must be application/json" },
   too_many_requests: { status: 429, title: "Too many requests from this address" },
+  request_header_too_large: { status: 431, title: "The request headers are too large" },
   // Single sign-on (OpenID Connect). A refusal caused by the browser or the identity provider's
   // answer is a 4xx; only an unreachable or misbehaving provider is a 502.
   sso_invalid_config: { status: 400, title: "The single sign-on configuration is not valid" },

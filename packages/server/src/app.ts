@@ -8,6 +8,7 @@ import { adminRoutes } from "./admin/routes.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/config.ts";
 import type { AppContext } from "./context.ts";
+import { handleClientError } from "./errors/client-error-handler.ts";
 import { registerErrorHandling } from "./errors/error-handler.ts";
 import { TesseraError } from "./errors/tessera-error.ts";
 import { createMetrics } from "./operations/metrics.ts";
@@ -76,6 +77,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
     // where a schema says additionalProperties: false.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    clientErrorHandler: handleClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Clients of the seed systems send Content-Type: application/json on bodiless requests:
@@ -94,6 +96,13 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
         undefined,
       );
     }
+  });
+  // Fastify reads text/plain by default; this is a JSON API, so any other type with a body is 415,
+  // while an empty body under any type is still "no body".
+  app.removeContentTypeParser("text/plain");
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
+    if (body.length === 0) return done(null, undefined);
+    done(new TesseraError("unsupported_media_type", "The request body must be application/json"), undefined);
   });
 
   registerErrorHandling(app, storage);

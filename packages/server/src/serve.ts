@@ -1,8 +1,9 @@
+import { mkdirSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import { type BootstrapResult, bootstrap } from "./bootstrap.ts";
 import { systemClock } from "./clock.ts";
-import type { Config } from "./config/config.ts";
+import { type Config, ConfigError, settings } from "./config/config.ts";
 import { openStorage } from "./storage/open-storage.ts";
 
 export interface RunningServer {
@@ -13,6 +14,7 @@ export interface RunningServer {
 
 /** `tessera serve`: opens the store, bootstraps on first start, and listens. */
 export async function serve(config: Config, print: (line: string) => void = console.log): Promise<RunningServer> {
+  createDataDir(config.dataDir);
   const storage = await openStorage({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -26,7 +28,17 @@ export async function serve(config: Config, print: (line: string) => void = cons
     }),
   );
   const { app } = await buildApp({ config, storage });
-  await app.listen({ host: config.httpAddr.host, port: config.httpAddr.port });
+  try {
+    await app.listen({ host: config.httpAddr.host, port: config.httpAddr.port });
+  } catch (error) {
+    await app.close();
+    await storage.close();
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(
+      settings.httpAddr.env,
+      `cannot listen on ${config.httpAddr.host}:${config.httpAddr.port} (${reason})`,
+    );
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.httpAddr.port;
   const host = config.httpAddr.host.includes(":") ? `[${config.httpAddr.host}]` : config.httpAddr.host;
@@ -40,6 +52,15 @@ export async function serve(config: Config, print: (line: string) => void = cons
       await storage.close();
     },
   };
+}
+
+/** Start-up failures that an operator fixes with a setting name that setting (DESIGN §7). */
+function createDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new ConfigError(settings.dataDir.env, `cannot create ${dataDir}: ${(error as Error).message}`);
+  }
 }
 
 function printBanner(

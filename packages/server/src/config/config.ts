@@ -169,13 +169,7 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
 
   const raw = (key: keyof Config): string | undefined => {
     const spec: SettingSpec = settings[key];
-    const fromFile = file[spec.file];
-    return (
-      flags.get(spec.flag) ??
-      nonEmpty(env[spec.env]) ??
-      (fromFile === undefined ? undefined : String(fromFile)) ??
-      spec.default
-    );
+    return flags.get(spec.flag) ?? nonEmpty(env[spec.env]) ?? fileValue(spec, file[spec.file]) ?? spec.default;
   };
   const name = (key: keyof Config) => settings[key].env;
 
@@ -196,6 +190,14 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     trustProxy: raw("trustProxy"),
     publicUrl: parsePublicUrl(name("publicUrl"), raw("publicUrl")),
   };
+}
+
+/** A config file value as text: null means unset, a list (such as roles) is comma-joined. */
+function fileValue(spec: SettingSpec, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value.join(",");
+  throw new ConfigError(spec.env, `the config file's "${spec.file}" must be a string or a number`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

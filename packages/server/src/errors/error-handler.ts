@@ -52,7 +52,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
   if (usesSymphonyErrors(request.url)) {
     return reply.type("application/json").send({ code: error.status, message: error.message, reason: error.code });
   }
-  const body: Problem = {
+  return reply.type("application/problem+json").send(problemBody(error));
+}
+
+/** The RFC 9457 body of `error`. */
+export function problemBody(error: TesseraError): Problem {
+  return {
     type: problemType(error.code),
     title: errorCodes[error.code].title,
     status: error.status,
@@ -60,7 +65,6 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
     code: error.code,
     ...error.extensions,
   };
-  return reply.type("application/problem+json").send(body);
 }
 
 /** How the store classifies its own errors (the dialect's methods of the same names). */

@@ -1,4 +1,5 @@
 import type { PasswordPolicy } from "@tessera/protocol";
+import { sql } from "kysely";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { verifyDummyPassword, verifyPassword } from "../crypto/passwords.ts";
@@ -98,32 +99,44 @@ export async function checkPassword(
   const activeOrgs = await listActiveOrgs(ctx, user.id);
   const passwordMatches = await verifyPassword(user.password_hash, check.password);
   const now = ctx.clock.now();
+  // Read again after the verification: guesses sent in parallel see a lockout that another set meanwhile.
+  const { locked_until: lockedUntil } = await ctx.db
+    .selectFrom("users")
+    .select("locked_until")
+    .where("id", "=", user.id)
+    .executeTakeFirstOrThrow();
 
-  if (user.locked_until !== null && now < user.locked_until) {
+  if (lockedUntil !== null && now < lockedUntil) {
     // Said whatever the password was, so a locked account cannot be used to test guesses.
     await failLogin(ctx, check, user, activeOrgs, "locked");
     throw new TesseraError("account_locked", "Too many failed logins; try again later", {
-      headers: { "retry-after": String(Math.ceil((user.locked_until - now) / 1000)) },
+      headers: { "retry-after": String(Math.ceil((lockedUntil - now) / 1000)) },
     });
   }
 
   if (!passwordMatches) {
     const policy = await lockoutPolicy(ctx, activeOrgs, check.selectedOrg);
     await ctx.db.transaction().execute(async (trx) => {
-      // A lockout that has run out starts the count again.
-      const base = user.locked_until !== null ? 0 : user.failed_attempts;
-      const failures = base + 1;
-      const locks = failures >= policy.maxFailedAttempts;
-      await trx
+      // Counted in the database, not from the row read before the (slow) verification, so that
+      // parallel guesses all count. A lockout that has run out starts the count again.
+      const lapsed = sql<boolean>`locked_until is not null and locked_until <= ${now}`;
+      const counted = await trx
         .updateTable("users")
-        .set(
-          locks
-            ? { failed_attempts: 0, locked_until: now + policy.lockoutMinutes * 60_000 }
-            : { failed_attempts: failures, locked_until: null },
-        )
+        .set({
+          failed_attempts: sql<number>`case when ${lapsed} then 1 else failed_attempts + 1 end`,
+          locked_until: sql<number | null>`case when ${lapsed} then null else locked_until end`,
+        })
         .where("id", "=", user.id)
-        .execute();
+        .returning(["failed_attempts", "locked_until"])
+        .executeTakeFirstOrThrow();
+      // A concurrent guess may have locked the account already: that lockout stands as it is.
+      const locks = counted.locked_until === null && counted.failed_attempts >= policy.maxFailedAttempts;
       if (locks) {
+        await trx
+          .updateTable("users")
+          .set({ failed_attempts: 0, locked_until: now + policy.lockoutMinutes * 60_000 })
+          .where("id", "=", user.id)
+          .execute();
         await recordAudit(trx, now, {
           type: "account.locked",
           orgId: activeOrgs[0]?.orgId ?? null,
@@ -138,13 +151,13 @@ export async function checkPassword(
     throw new TesseraError("invalid_credentials");
   }
 
-  if (user.failed_attempts !== 0 || user.locked_until !== null) {
-    await ctx.db
-      .updateTable("users")
-      .set({ failed_attempts: 0, locked_until: null })
-      .where("id", "=", user.id)
-      .execute();
-  }
+  // Conditional in the database, where concurrent failures are counted.
+  await ctx.db
+    .updateTable("users")
+    .set({ failed_attempts: 0, locked_until: null })
+    .where("id", "=", user.id)
+    .where((eb) => eb.or([eb("failed_attempts", "!=", 0), eb("locked_until", "is not", null)]))
+    .execute();
   if (user.active !== 1) {
     await failLogin(ctx, check, user, activeOrgs, "account_disabled", "account_disabled");
     throw new TesseraError("account_disabled");

@@ -124,7 +124,34 @@ export async function renewUserSession(
     .select("expires_at")
     .where("id", "=", sessionId)
     .executeTakeFirstOrThrow();
-  return tokenResponse(successor, session.expires_at, now, principal.userId, principal.orgId);
+  return tokenResponse(
+    await currentTokenFrom(ctx, successor),
+    session.expires_at,
+    now,
+    principal.userId,
+    principal.orgId,
+  );
+}
+
+/** Longest chain of renewals a late caller follows; chains only grow inside grace windows. */
+const maxRenewalChain = 1000;
+
+/**
+ * A late renewal of a token whose successor has itself been renewed follows the derivation
+ * chain to the session's current token, rather than answer with one that dies when its grace ends.
+ */
+async function currentTokenFrom(ctx: AppContext, successor: string): Promise<string> {
+  let token = successor;
+  for (let step = 0; step < maxRenewalChain; step++) {
+    const row = await ctx.db
+      .selectFrom("session_tokens")
+      .select("grace_ends_at")
+      .where("token_hash", "=", hashToken(token))
+      .executeTakeFirst();
+    if (!row || row.grace_ends_at === null) return token;
+    token = deriveSuccessorToken(ctx.renewalKey, token);
+  }
+  return token;
 }
 
 export interface RevocationAudit {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../src/app.ts";
-import { bootstrap } from "../../src/bootstrap.ts";
+import { type BootstrapResult, bootstrap } from "../../src/bootstrap.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import type { AppContext } from "../../src/context.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
@@ -20,6 +20,10 @@ export const adminPassword = "correct horse battery staple";
 
 export interface TestInstance {
   baseUrl: string;
+  /** The data directory; the SQLite file is `tessera.db` in it. */
+  dataDir: string;
+  /** What the first start created (its generatedPassword is set with `generateAdminPassword`). */
+  bootstrap: BootstrapResult | undefined;
   app: FastifyInstance;
   ctx: AppContext;
   storage: StorageDialect;
@@ -39,9 +43,14 @@ export interface TestInstance {
  * TESSERA_TEST_STORE=postgres a fresh database in the run's PostgreSQL cluster), the real app
  * listening on a loopback port, and a clock the test controls. The bootstrap admin has a known password.
  */
-export async function startTestInstance(
-  options: { clock?: TestClock; env?: Record<string, string> } = {},
-): Promise<TestInstance> {
+export interface TestInstanceOptions {
+  clock?: TestClock;
+  env?: Record<string, string>;
+  /** Bootstrap the admin with a generated one-time password instead of `adminPassword`. */
+  generateAdminPassword?: boolean;
+}
+
+export async function startTestInstance(options: TestInstanceOptions = {}): Promise<TestInstance> {
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new TestClock();
   // A DATABASE_URL given by the test wins; otherwise the run's store decides.
@@ -57,7 +66,10 @@ export async function startTestInstance(
     },
   });
   const storage = await openStorage({ dataDir, databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize });
-  const created = await bootstrap(storage.db, clock.now(), { email: adminEmail, password: adminPassword });
+  const created = await bootstrap(storage.db, clock.now(), {
+    email: adminEmail,
+    password: options.generateAdminPassword ? undefined : adminPassword,
+  });
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -83,6 +95,8 @@ export async function startTestInstance(
 
   return {
     baseUrl,
+    dataDir,
+    bootstrap: created,
     app,
     ctx,
     storage,

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { countRows, openSession } from "../helpers/fixtures.ts";
+import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { rawExchange, rawRequest } from "../helpers/raw-http.ts";
+
+const badBodies: { label: string; body?: string; contentType?: string }[] = [
+  { label: "no body" },
+  { label: "empty JSON body", body: "", contentType: "application/json" },
+  { label: "malformed JSON", body: '{"a":', contentType: "application/json" },
+  { label: "JSON null", body: "null", contentType: "application/json" },
+  { label: "JSON array", body: "[1,2,3]", contentType: "application/json" },
+  { label: "JSON string", body: '"text"', contentType: "application/json" },
+  { label: "JSON number", body: "12345678901234567890", contentType: "application/json" },
+  { label: "empty object", body: "{}", contentType: "application/json" },
+  {
+    label: "wrong types",
+    body: '{"email":1,"password":[],"orgUserId":"1","name":{},"selectedOrg":true}',
+    contentType: "application/json",
+  },
+  { label: "__proto__", body: '{"__proto__":{"x":1}}', contentType: "application/json" },
+  { label: "deep nesting", body: `${"[".repeat(5000)}${"]".repeat(5000)}`, contentType: "application/json" },
+  { label: "oversized", body: JSON.stringify({ name: "x".repeat(70_000) }), contentType: "application/json" },
+  { label: "text/plain", body: "hello", contentType: "text/plain" },
+  { label: "form", body: "a=1&b=2", contentType: "application/x-www-form-urlencoded" },
+  { label: "invalid content type", body: "{}", contentType: "this is not a media type" },
+  {
+    label: "invalid UTF-8",
+    body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]).toString("latin1"),
+    contentType: "application/json",
+  },
+];
+
+const badIds = ["abc", "0", "-1", "1.5", "99999999999999999999", "%00", "%2e%2e", "1e3", " 1"];
+
+/** Every documented route, with path parameters replaced by garbage. */
+async function documentedRequests(tessera: TestInstance): Promise<{ method: string; path: string }[]> {
+  const document = (await tessera.request("/openapi.json")).body as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  const requests: { method: string; path: string }[] = [];
+  for (const [template, operations] of Object.entries(document.paths)) {
+    for (const method of Object.keys(operations)) {
+      if (!template.includes("{")) {
+        requests.push({ method: method.toUpperCase(), path: template });
+        continue;
+      }
+      for (const id of badIds)
+        requests.push({ method: method.toUpperCase(), path: template.replace(/\{[^}]+\}/g, id) });
+    }
+  }
+  return requests;
+}
+
+const authVariants: Record<string, string>[] = [
+  {},
+  { authorization: `Bearer tsu_${"A".repeat(43)}` },
+  { "x-api-key": "tsk_garbage" },
+];
+
+describe("no 5xx for any client mistake", () => {
+  let tessera: TestInstance;
+  before(async () => {
+    tessera = await startTestInstance();
+  });
+  after(() => tessera.close());
+
+  it("answers a battery of bad input on every documented route with a 4xx (or a success) and writes nothing", async () => {
+    const requests = await documentedRequests(tessera);
+    assert.ok(requests.some((request) => request.path === "/user/authenticate" && request.method === "POST"));
+    const before = await countRows(tessera);
+    let sent = 0;
+    for (const { method, path } of requests) {
+      for (const auth of authVariants) {
+        for (const { label, body, contentType } of badBodies) {
+          const headers: Record<string, string> = { ...auth };
+          if (contentType) headers["content-type"] = contentType;
+          const response = await rawRequest(tessera.baseUrl, path, { method, headers, body });
+          sent++;
+          const context = `${method} ${path} [${label}] ${JSON.stringify(auth)}: ${response.status} ${response.text.slice(0, 200)}`;
+          assert.ok(response.status < 500, context);
+          if (response.status >= 400) {
+            assert.equal(response.headers["content-type"], "application/problem+json; charset=utf-8", context);
+            assert.equal(typeof response.body?.code, "string", context);
+          }
+        }
+      }
+    }
+    assert.ok(sent > 300);
+    assert.deepEqual(await countRows(tessera), before);
+  });
+
+  it("answers the same battery with a valid token without a 5xx", async () => {
+    const requests = await documentedRequests(tessera);
+    for (const { method, path } of requests) {
+      for (const { label, body, contentType } of badBodies) {
+        // Every request gets a fresh session: a logout in the battery must not hide later answers.
+        const token = await openSession(tessera);
+        const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+        if (contentType) headers["content-type"] = contentType;
+        const response = await rawRequest(tessera.baseUrl, path, { method, headers, body });
+        const context = `${method} ${path} [${label}]: ${response.status} ${response.text.slice(0, 200)}`;
+        assert.ok(response.status < 500, context);
+      }
+    }
+  });
+
+  it("answers malformed HTTP and oversized headers with a 4xx problem", async () => {
+    const cases = [
+      "GET /healthz HTTP/1.1\r\nHost: localhost\r\nBad Header Line\r\n\r\n",
+      "BREW /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+      `GET /user/users/me HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer tsu_${"a".repeat(20_000)}\r\n\r\n`,
+      "GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+    ];
+    for (const bytes of cases) {
+      const answer = await rawExchange(tessera.baseUrl, bytes);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+      assert.ok(status >= 400 && status < 500, `${bytes.slice(0, 40)} → ${answer.slice(0, 120)}`);
+      assert.match(answer, /content-type: application\/problem\+json/i, answer.slice(0, 200));
+    }
+  });
+});
