@@ -51,8 +51,9 @@ describe("GET /user/authenticate (renewal)", () => {
       .selectFrom("session_tokens")
       .select(["token_hash", "grace_ends_at"])
       .where("session_id", "=", sessionId)
-      .orderBy("grace_ends_at")
       .execute();
+    // The current token (grace_ends_at null) first; the dialects sort nulls differently, so sort here.
+    tokens.sort((a, b) => (a.grace_ends_at ?? -1) - (b.grace_ends_at ?? -1));
     assert.deepEqual(
       tokens.map((row) => row.token_hash),
       [hashToken(String(successor)), hashToken(token)],
