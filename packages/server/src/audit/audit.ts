@@ -17,7 +17,14 @@ export type AuditEventType =
   | "password_policy.updated"
   | "session_policy.updated"
   | "api_key.created"
-  | "api_key.revoked";
+  | "api_key.revoked"
+  | "trusted_ca.added"
+  | "trusted_ca.removed"
+  | "application.created"
+  | "application.updated"
+  | "rsa_key.added"
+  | "rsa_key.removed"
+  | "signing_key.rotated";
 
 export interface AuditRecord {
   type: AuditEventType;

@@ -45,7 +45,8 @@ function toTesseraError(error: FastifyError | TesseraError | Error): TesseraErro
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: TesseraError): FastifyReply {
   reply.headers(error.headers);
   // RFC 9110: every 401 names the scheme that would work.
-  if (error.status === 401 && !reply.hasHeader("www-authenticate")) reply.header("www-authenticate", 'Bearer realm="tessera"');
+  if (error.status === 401 && !reply.hasHeader("www-authenticate"))
+    reply.header("www-authenticate", 'Bearer realm="tessera"');
   reply.status(error.status);
   if (usesSymphonyErrors(request.url)) {
     return reply.type("application/json").send({ code: error.status, message: error.message, reason: error.code });

@@ -1,9 +1,10 @@
 import { type Migration, Migrator } from "kysely";
 import type { StorageDialect } from "./dialects/dialect.ts";
 import * as initial from "./migrations/001-initial.ts";
+import * as serviceSessions from "./migrations/002-service-sessions.ts";
 
 /** Ordered by name; a new migration is a new file plus one line here. */
-const migrations = { "001-initial": initial };
+const migrations = { "001-initial": initial, "002-service-sessions": serviceSessions };
 
 export async function migrateToLatest(dialect: StorageDialect): Promise<void> {
   const provided: Record<string, Migration> = {};

@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../src/app.ts";
 import { bootstrap } from "../../src/bootstrap.ts";
+import { ensureServerTls } from "../../src/certificates/dev-tls.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import type { AppContext } from "../../src/context.ts";
+import { buildMtlsApp } from "../../src/mtls-app.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
 import { TestClock } from "./test-clock.ts";
@@ -21,6 +23,11 @@ export interface TestInstance {
   storage: StorageDialect;
   clock: TestClock;
   orgId: number;
+  /** With `mtls: true`: the pod and key-manager mutual-TLS listeners, and the CA that signed their certificate. */
+  podMtlsUrl: string;
+  kmMtlsUrl: string;
+  serverCaPem: string;
+  dataDir: string;
   /** Every log line the server wrote, as raw JSON text. */
   logs: string[];
   /** fetch against the instance; JSON bodies are sent with Content-Type: application/json. */
@@ -52,7 +59,9 @@ export interface TestResponse {
  * A real Tessera: a real SQLite file in a fresh temporary directory, the real app listening
  * on a loopback port, and a clock the test controls. The bootstrap admin has a known password.
  */
-export async function startTestInstance(options: { clock?: TestClock; env?: Record<string, string> } = {}): Promise<TestInstance> {
+export async function startTestInstance(
+  options: { clock?: TestClock; env?: Record<string, string>; mtls?: boolean } = {},
+): Promise<TestInstance> {
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new TestClock();
   const config = loadConfig({
@@ -73,6 +82,23 @@ export async function startTestInstance(options: { clock?: TestClock; env?: Reco
   const port = typeof address === "object" && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
 
+  // The mutual-TLS listeners, as serve() starts them, on loopback ports of their own. A 2048-bit
+  // dev CA keeps start-up quick: it signs only the server certificate here, never a client's.
+  const mtlsApps: FastifyInstance[] = [];
+  const mtlsUrls = { pod: "", keymanager: "" };
+  let serverCaPem = "";
+  if (options.mtls) {
+    const tls = await ensureServerTls(config, { caBits: 2048 });
+    serverCaPem = tls.caPath ? readFileSync(tls.caPath, "utf8") : "";
+    for (const role of ["pod", "keymanager"] as const) {
+      const mtlsApp = await buildMtlsApp(ctx, role, { tls, logStream });
+      await mtlsApp.listen({ host: "127.0.0.1", port: 0 });
+      const mtlsAddress = mtlsApp.server.address();
+      mtlsUrls[role] = `https://127.0.0.1:${typeof mtlsAddress === "object" && mtlsAddress ? mtlsAddress.port : 0}`;
+      mtlsApps.push(mtlsApp);
+    }
+  }
+
   const request = async (path: string, init: RequestOptions = {}): Promise<TestResponse> => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token) headers.authorization = `Bearer ${init.token}`;
@@ -81,7 +107,11 @@ export async function startTestInstance(options: { clock?: TestClock; env?: Reco
     if (init.rawBody !== undefined) body = init.rawBody;
     else if (init.body !== undefined) body = JSON.stringify(init.body);
     if (body !== undefined) headers["content-type"] ??= "application/json";
-    const response = await fetch(baseUrl + path, { method: init.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+    const response = await fetch(baseUrl + path, {
+      method: init.method ?? (body === undefined ? "GET" : "POST"),
+      headers,
+      body,
+    });
     const text = await response.text();
     let parsed: unknown;
     try {
@@ -93,7 +123,9 @@ export async function startTestInstance(options: { clock?: TestClock; env?: Reco
   };
 
   const login = async (email = adminEmail, password = adminPassword, selectedOrg?: number): Promise<string> => {
-    const response = await request("/user/authenticate", { body: { email, password, selectedOrg: selectedOrg ?? created?.orgId } });
+    const response = await request("/user/authenticate", {
+      body: { email, password, selectedOrg: selectedOrg ?? created?.orgId },
+    });
     if (response.status !== 200) throw new Error(`login failed: ${response.status} ${response.text}`);
     return response.body.token as string;
   };
@@ -105,10 +137,15 @@ export async function startTestInstance(options: { clock?: TestClock; env?: Reco
     storage,
     clock,
     orgId: created?.orgId ?? 1,
+    podMtlsUrl: mtlsUrls.pod,
+    kmMtlsUrl: mtlsUrls.keymanager,
+    serverCaPem,
+    dataDir,
     logs,
     request,
     login,
     async close() {
+      for (const mtlsApp of mtlsApps) await mtlsApp.close();
       await app.close();
       await storage.close();
       rmSync(dataDir, { recursive: true, force: true });
