@@ -8,6 +8,9 @@ import { createOrg, createServiceUser } from "../helpers/service-fixtures.ts";
 
 const day = 86_400_000;
 
+// One kit for the whole file: RSA-4096 keys take seconds to make.
+const kitPromise = makeCertificateKit();
+
 describe("service sessions over mutual TLS: certificate rules", () => {
   let tessera: TestInstance;
   let kit: CertificateKit;
@@ -43,7 +46,7 @@ describe("service sessions over mutual TLS: certificate rules", () => {
     );
 
   before(async () => {
-    [tessera, kit] = await Promise.all([startTestInstance({ mtls: true }), makeCertificateKit()]);
+    [tessera, kit] = await Promise.all([startTestInstance({ mtls: true }), kitPromise]);
     adminToken = await tessera.login();
     const trusted = await tessera.request(`/admin/orgs/${tessera.orgId}/trusted-cas`, {
       token: adminToken,
