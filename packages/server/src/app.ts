@@ -12,8 +12,9 @@ import type { AppContext } from "./context.ts";
 import { createFastify } from "./http/create-fastify.ts";
 import { createMetrics } from "./operations/metrics.ts";
 import { operationsRoutes } from "./operations/routes.ts";
-import { applicationAdminRoutes } from "./service-sessions/admin-routes.ts";
+import { applicationAdminRoutes, rsaKeyAdminRoutes } from "./service-sessions/admin-routes.ts";
 import { certificateLoginRoutes } from "./service-sessions/certificate-routes.ts";
+import { keyPairLoginRoutes } from "./service-sessions/key-pair-routes.ts";
 import { serviceSessionRoutes } from "./service-sessions/routes.ts";
 import type { StorageDialect } from "./storage/dialects/dialect.ts";
 import { loadServerSecret } from "./storage/server-secrets.ts";
@@ -95,9 +96,11 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(certificateLoginRoutes(ctx, "service"));
   await app.register(certificateLoginRoutes(ctx, "keymanager"));
   await app.register(serviceSessionRoutes(ctx));
+  await app.register(keyPairLoginRoutes(ctx, "both"));
   await app.register(authorizationTokenRoutes(ctx));
   await app.register(signingKeyAdminRoutes(ctx));
   await app.register(trustedCaAdminRoutes(ctx));
   await app.register(applicationAdminRoutes(ctx));
+  await app.register(rsaKeyAdminRoutes(ctx));
   return { app, ctx };
 }

@@ -1,10 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import { Application, CreateApplicationRequest, IdParam, UpdateApplicationRequest } from "@tessera/protocol";
+import {
+  Application,
+  CreateApplicationRequest,
+  CreateRsaKeyRequest,
+  IdParam,
+  RsaPublicKey,
+  UpdateApplicationRequest,
+} from "@tessera/protocol";
 import { authenticateInOrg } from "../access/principal.ts";
 import { problemResponses, userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { createApplication, listApplications, updateApplication } from "./applications.ts";
+import { addRsaKey, listRsaKeys, removeRsaKey } from "./rsa-keys.ts";
 
 const tags = ["Administration: service users"];
 
@@ -55,6 +63,73 @@ export function applicationAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypeb
         const orgId = Number(request.params.orgId);
         const principal = await authenticateInOrg(ctx, request, orgId, "apps:write");
         return updateApplication(ctx, principal, orgId, Number(request.params.appId), request.body, request.ip);
+      },
+    });
+  };
+}
+
+/** DESIGN §8: service users' RSA public keys for key-pair login. */
+export function rsaKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get("/admin/orgs/:orgId/users/:userId/rsa-keys", {
+      schema: {
+        tags,
+        summary: "List a service user's RSA public keys",
+        security: userSecurity,
+        params: Type.Object({ orgId: IdParam, userId: IdParam }),
+        response: { 200: Type.Array(RsaPublicKey), ...problemResponses },
+      },
+      handler: async (request) => {
+        const orgId = Number(request.params.orgId);
+        await authenticateInOrg(ctx, request, orgId, "users:read");
+        return listRsaKeys(ctx, orgId, Number(request.params.userId));
+      },
+    });
+
+    app.post("/admin/orgs/:orgId/users/:userId/rsa-keys", {
+      schema: {
+        tags,
+        summary: "Register an RSA public key (PEM) for a service user's key-pair login",
+        security: userSecurity,
+        params: Type.Object({ orgId: IdParam, userId: IdParam }),
+        body: CreateRsaKeyRequest,
+        response: { 201: RsaPublicKey, ...problemResponses },
+      },
+      handler: async (request, reply) => {
+        const orgId = Number(request.params.orgId);
+        const principal = await authenticateInOrg(ctx, request, orgId, "users:write");
+        const key = await addRsaKey(
+          ctx,
+          principal,
+          orgId,
+          Number(request.params.userId),
+          request.body.publicKeyPem,
+          request.ip,
+        );
+        return reply.status(201).send(key);
+      },
+    });
+
+    app.delete("/admin/orgs/:orgId/users/:userId/rsa-keys/:keyId", {
+      schema: {
+        tags,
+        summary: "Remove a service user's RSA public key",
+        security: userSecurity,
+        params: Type.Object({ orgId: IdParam, userId: IdParam, keyId: IdParam }),
+        response: { 204: Type.Null({ description: "No content" }), ...problemResponses },
+      },
+      handler: async (request, reply) => {
+        const orgId = Number(request.params.orgId);
+        const principal = await authenticateInOrg(ctx, request, orgId, "users:write");
+        await removeRsaKey(
+          ctx,
+          principal,
+          orgId,
+          Number(request.params.userId),
+          Number(request.params.keyId),
+          request.ip,
+        );
+        return reply.status(204).send(null);
       },
     });
   };

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { KeyManagerTokenResponse, rolePermissions, ServiceSessionTokenResponse } from "@tessera/protocol";
+import { KeyManagerTokenResponse, ServiceSessionTokenResponse } from "@tessera/protocol";
 import { symphonyErrorResponses } from "../access/route-schemas.ts";
-import { issueAuthorizationToken } from "../authorization-tokens/tokens.ts";
 import type { AppContext } from "../context.ts";
 import { authenticateClientCertificate } from "./certificate-login.ts";
 import { acceptAnyBodyAsBytes, assertNoRequestBody } from "./no-body.ts";
-import { openServiceSession, type ServiceSessionKind } from "./service-session-store.ts";
+import { keyManagerSessionResponse, serviceSessionResponse } from "./open-session-response.ts";
+import type { ServiceSessionKind } from "./service-session-store.ts";
 
 const tags = ["Service sessions"];
 
@@ -29,15 +29,7 @@ export function certificateLoginRoutes(ctx: AppContext, kind: ServiceSessionKind
         handler: async (request) => {
           assertNoRequestBody(ctx, request);
           const account = await authenticateClientCertificate(ctx, request.raw.socket);
-          const session = await openServiceSession(ctx, account, "service", { ip: request.ip, method: "certificate" });
-          const authorization = await issueAuthorizationToken(ctx, {
-            userId: account.userId,
-            orgId: account.orgId,
-            sessionId: session.sessionId,
-            permissions: rolePermissions[account.role],
-            sessionExpiresAt: session.expiresAt,
-          });
-          return { name: "sessionToken" as const, token: session.token, authorizationToken: authorization.token };
+          return serviceSessionResponse(ctx, account, { ip: request.ip, method: "certificate" });
         },
       });
     } else {
@@ -51,11 +43,7 @@ export function certificateLoginRoutes(ctx: AppContext, kind: ServiceSessionKind
         handler: async (request) => {
           assertNoRequestBody(ctx, request);
           const account = await authenticateClientCertificate(ctx, request.raw.socket);
-          const session = await openServiceSession(ctx, account, "keymanager", {
-            ip: request.ip,
-            method: "certificate",
-          });
-          return { name: "keyManagerToken" as const, token: session.token };
+          return keyManagerSessionResponse(ctx, account, { ip: request.ip, method: "certificate" });
         },
       });
     }

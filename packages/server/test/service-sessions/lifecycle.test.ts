@@ -93,7 +93,12 @@ describe("service session lifecycle", () => {
   });
 
   it("answers 401 invalid_token for a missing, malformed or unknown session token", async () => {
-    for (const headers of [{}, { sessionToken: "nonsense" }, { sessionToken: `tss_${"A".repeat(43)}` }]) {
+    const attempts: Record<string, string>[] = [
+      {},
+      { sessionToken: "nonsense" },
+      { sessionToken: `tss_${"A".repeat(43)}` },
+    ];
+    for (const headers of attempts) {
       const response = await tessera.request("/pod/v2/sessioninfo", { headers });
       assert.equal(response.status, 401);
       assert.equal(response.body.reason, "invalid_token");
