@@ -12,6 +12,7 @@ import type { AppContext } from "./context.ts";
 import { createFastify } from "./http/create-fastify.ts";
 import { createMetrics } from "./operations/metrics.ts";
 import { operationsRoutes } from "./operations/routes.ts";
+import { resourceServerRoutes } from "./resource-servers/routes.ts";
 import { applicationAdminRoutes, rsaKeyAdminRoutes } from "./service-sessions/admin-routes.ts";
 import { certificateLoginRoutes } from "./service-sessions/certificate-routes.ts";
 import { keyPairLoginRoutes } from "./service-sessions/key-pair-routes.ts";
@@ -102,5 +103,6 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(trustedCaAdminRoutes(ctx));
   await app.register(applicationAdminRoutes(ctx));
   await app.register(rsaKeyAdminRoutes(ctx));
+  await app.register(resourceServerRoutes(ctx));
   return { app, ctx };
 }
