@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, serve } from "@tessera/server";
+import { runCerts } from "./certs.ts";
+import { runKeys } from "./keys.ts";
 
 const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve     Run the server (every role by default). Options: see "tessera serve --help".
+  certs     Dev CA and client certificates for service sessions: "tessera certs ca", "tessera certs issue --cn NAME".
+  keys      "tessera keys rotate": a new signing key for authorization tokens.
   help      Show this help.
 `;
 
@@ -13,6 +17,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return runServe(rest);
+    case "certs":
+      return runCerts(rest);
+    case "keys":
+      return runKeys(rest);
     case undefined:
     case "help":
     case "--help":

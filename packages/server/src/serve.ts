@@ -4,11 +4,13 @@ import { type BootstrapResult, bootstrap } from "./bootstrap.ts";
 import { ensureServerTls, type ServerTls } from "./certificates/dev-tls.ts";
 import { systemClock } from "./clock.ts";
 import type { Config, ListenAddress } from "./config/config.ts";
+import type { AppContext } from "./context.ts";
 import { buildMtlsApp } from "./mtls-app.ts";
 import { openStorage } from "./storage/open-storage.ts";
 
 export interface RunningServer {
   app: FastifyInstance;
+  ctx: AppContext;
   /** Undefined when this process serves neither the pod nor the agent role. */
   httpUrl: string | undefined;
   podMtlsUrl: string | undefined;
@@ -67,7 +69,7 @@ export async function serve(config: Config, print: (line: string) => void = cons
       kmMtlsUrl = listeningUrl(km, "https", config.kmMtlsAddr);
     }
     printBanner(print, config, { httpUrl, podMtlsUrl, kmMtlsUrl, tls }, created);
-    return { app, httpUrl, podMtlsUrl, kmMtlsUrl, close };
+    return { app, ctx, httpUrl, podMtlsUrl, kmMtlsUrl, close };
   } catch (error) {
     await close();
     throw error;

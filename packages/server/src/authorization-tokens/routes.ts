@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { IdmTokenQuery, IdmTokenResponse, Jwks, SigningKeyRotation } from "@tessera/protocol";
 import { authenticate } from "../access/principal.ts";
 import { problemResponses, symphonyErrorResponses, userSecurity } from "../access/route-schemas.ts";
-import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { requireServiceSession } from "../service-sessions/service-session-store.ts";
-import { publishedKeys, rotateSigningKeys } from "./signing-keys.ts";
+import { rotateSigningKeysAudited } from "./rotate.ts";
+import { publishedKeys } from "./signing-keys.ts";
 import { issueAuthorizationToken } from "./tokens.ts";
 
 const tags = ["Authorization tokens"];
@@ -67,18 +67,7 @@ export function signingKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebo
         const principal = await authenticate(ctx, request);
         if (!principal.isSystemAdmin)
           throw new TesseraError("forbidden", "Only a system admin may rotate signing keys");
-        const now = ctx.clock.now();
-        return ctx.db.transaction().execute(async (trx) => {
-          const rotation = await rotateSigningKeys(trx, now);
-          await recordAudit(trx, now, {
-            type: "signing_key.rotated",
-            orgId: null,
-            actorUserId: principal.userId,
-            data: rotation,
-            ip: request.ip,
-          });
-          return rotation;
-        });
+        return rotateSigningKeysAudited(ctx.db, ctx.clock.now(), { userId: principal.userId, ip: request.ip });
       },
     });
   };

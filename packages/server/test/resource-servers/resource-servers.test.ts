@@ -292,3 +292,32 @@ ${protectedLocation("/admin-api/", "/_auth_users_read")}
     assert.equal(ok.headers.get("x-tessera-user-id"), "1");
   });
 });
+
+describe("the OpenAPI document", () => {
+  it("documents the service-session, authorization-token, admin and resource-server paths", async () => {
+    const tessera = await startTestInstance();
+    try {
+      const response = await tessera.request("/openapi.json");
+      assert.equal(response.status, 200);
+      for (const path of [
+        "/sessionauth/v1/authenticate",
+        "/keyauth/v1/authenticate",
+        "/sessionauth/v1/logout",
+        "/pod/v2/sessioninfo",
+        "/login/idm/tokens",
+        "/.well-known/jwks.json",
+        "/login/pubkey/authenticate",
+        "/relay/pubkey/authenticate",
+        "/admin/orgs/{orgId}/trusted-cas",
+        "/admin/orgs/{orgId}/apps/{appId}",
+        "/admin/orgs/{orgId}/users/{userId}/rsa-keys/{keyId}",
+        "/oauth2/introspect",
+        "/auth/forward",
+      ]) {
+        assert.ok(response.body.paths[path], path);
+      }
+    } finally {
+      await tessera.close();
+    }
+  });
+});
