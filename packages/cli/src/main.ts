@@ -1,10 +1,14 @@
 #!/usr/bin/env node
+import { runCerts } from "./certs.ts";
+import { runKeys } from "./keys.ts";
 
 const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve     Run the server (every role by default). Options: see "tessera serve --help".
   login     Sign on through the organisation's identity provider: tessera login --sso --org ID
+  certs     Dev CA and client certificates for service sessions: "tessera certs ca", "tessera certs issue --cn NAME".
+  keys      "tessera keys rotate": a new signing key for authorization tokens.
   help      Show this help.
 `;
 
@@ -17,6 +21,10 @@ async function main(argv: string[]): Promise<number> {
       const { runSsoLogin } = await import("./sso-login.ts");
       return runSsoLogin(rest);
     }
+    case "certs":
+      return runCerts(rest);
+    case "keys":
+      return runKeys(rest);
     case undefined:
     case "help":
     case "--help":

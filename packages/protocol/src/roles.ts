@@ -15,6 +15,11 @@ export const permissions = [
   "api-keys:read",
   "api-keys:write",
   "audit:read",
+  "trusted-cas:read",
+  "trusted-cas:write",
+  "apps:read",
+  "apps:write",
+  "tokens:introspect",
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -24,9 +29,20 @@ const adminPermissions: readonly Permission[] = permissions;
 export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
   owner: adminPermissions,
   admin: adminPermissions,
-  auditor: ["self:read", "self:write", "org:read", "users:read", "sessions:read", "audit:read"],
+  auditor: [
+    "self:read",
+    "self:write",
+    "org:read",
+    "users:read",
+    "sessions:read",
+    "audit:read",
+    "trusted-cas:read",
+    "apps:read",
+    "tokens:introspect",
+  ],
   member: ["self:read", "self:write"],
-  service: ["self:read"],
+  // Resource servers often run as service users: they may ask whether a presented token is live.
+  service: ["self:read", "tokens:introspect"],
 };
 
 export function roleAllows(role: Role, permission: Permission): boolean {

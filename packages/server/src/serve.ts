@@ -2,17 +2,36 @@ import { mkdirSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import { type BootstrapResult, bootstrap } from "./bootstrap.ts";
+import { ensureServerTls, type ServerTls } from "./certificates/dev-tls.ts";
 import { systemClock } from "./clock.ts";
-import { type Config, ConfigError, settings } from "./config/config.ts";
+import { type Config, ConfigError, type ListenAddress, settings } from "./config/config.ts";
+import type { AppContext } from "./context.ts";
+import { buildMtlsApp } from "./mtls-app.ts";
 import { openStorage } from "./storage/open-storage.ts";
 
 export interface RunningServer {
   app: FastifyInstance;
-  httpUrl: string;
+  ctx: AppContext;
+  /** Undefined when this process serves neither the pod nor the agent role. */
+  httpUrl: string | undefined;
+  podMtlsUrl: string | undefined;
+  kmMtlsUrl: string | undefined;
   close(): Promise<void>;
 }
 
-/** `tessera serve`: opens the store, bootstraps on first start, and listens. */
+/** The URL a listening app answers on. */
+export function listeningUrl(app: FastifyInstance, scheme: "http" | "https", requested: ListenAddress): string {
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : requested.port;
+  const host = requested.host.includes(":") ? `[${requested.host}]` : requested.host;
+  return `${scheme}://${host}:${port}`;
+}
+
+/**
+ * `tessera serve`: opens the store, bootstraps on first start, and listens for the configured
+ * roles: pod → HTTP and the pod mTLS listener; agent → HTTP; keymanager → the key-manager
+ * mTLS listener.
+ */
 export async function serve(config: Config, print: (line: string) => void = console.log): Promise<RunningServer> {
   createDataDir(config.dataDir);
   const storage = await openStorage({
@@ -27,34 +46,45 @@ export async function serve(config: Config, print: (line: string) => void = cons
       password: config.bootstrapAdminPassword,
     }),
   );
-  const { app } = await buildApp({ config, storage });
-  try {
-    await app.listen({ host: config.httpAddr.host, port: config.httpAddr.port });
-  } catch (error) {
-    await app.close();
+  const { app, ctx } = await buildApp({ config, storage });
+  const started: FastifyInstance[] = [];
+  const close = async () => {
+    for (const instance of [...started, app]) await instance.close();
     await storage.close();
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ConfigError(
-      settings.httpAddr.env,
-      `cannot listen on ${config.httpAddr.host}:${config.httpAddr.port} (${reason})`,
-    );
-  }
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : config.httpAddr.port;
-  const host = config.httpAddr.host.includes(":") ? `[${config.httpAddr.host}]` : config.httpAddr.host;
-  const httpUrl = `http://${host}:${port}`;
-  printBanner(print, config, httpUrl, created);
-  return {
-    app,
-    httpUrl,
-    async close() {
-      await app.close();
-      await storage.close();
-    },
   };
+  try {
+    let httpUrl: string | undefined;
+    if (config.roles.includes("pod") || config.roles.includes("agent")) {
+      await listenOn(app, config.httpAddr, settings.httpAddr.env);
+      httpUrl = listeningUrl(app, "http", config.httpAddr);
+    } else {
+      await app.ready();
+    }
+    let tls: ServerTls | undefined;
+    let podMtlsUrl: string | undefined;
+    let kmMtlsUrl: string | undefined;
+    if (config.roles.includes("pod")) {
+      tls ??= await ensureServerTls(config);
+      const pod = await buildMtlsApp(ctx, "pod", { tls });
+      started.push(pod);
+      await listenOn(pod, config.podMtlsAddr, settings.podMtlsAddr.env);
+      podMtlsUrl = listeningUrl(pod, "https", config.podMtlsAddr);
+    }
+    if (config.roles.includes("keymanager")) {
+      tls ??= await ensureServerTls(config);
+      const km = await buildMtlsApp(ctx, "keymanager", { tls });
+      started.push(km);
+      await listenOn(km, config.kmMtlsAddr, settings.kmMtlsAddr.env);
+      kmMtlsUrl = listeningUrl(km, "https", config.kmMtlsAddr);
+    }
+    printBanner(print, config, { httpUrl, podMtlsUrl, kmMtlsUrl, tls }, created);
+    return { app, ctx, httpUrl, podMtlsUrl, kmMtlsUrl, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
-/** Start-up failures that an operator fixes with a setting name that setting (DESIGN §7). */
 function createDataDir(dataDir: string): void {
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -63,15 +93,39 @@ function createDataDir(dataDir: string): void {
   }
 }
 
+/** A port in use or an address not on this host is the operator's setting, named as such. */
+async function listenOn(app: FastifyInstance, address: ListenAddress, setting: string): Promise<void> {
+  try {
+    await app.listen({ host: address.host, port: address.port });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(setting, `cannot listen on ${address.host}:${address.port} (${reason})`);
+  }
+}
+
 function printBanner(
   print: (line: string) => void,
   config: Config,
-  httpUrl: string,
+  urls: {
+    httpUrl?: string | undefined;
+    podMtlsUrl?: string | undefined;
+    kmMtlsUrl?: string | undefined;
+    tls?: ServerTls | undefined;
+  },
   created: BootstrapResult | undefined,
 ): void {
-  print(`Tessera is listening on ${httpUrl} (docs: ${httpUrl}/docs)`);
+  const { httpUrl, podMtlsUrl, kmMtlsUrl, tls } = urls;
+  if (httpUrl) print(`Tessera is listening on ${httpUrl} (docs: ${httpUrl}/docs)`);
+  if (podMtlsUrl) print(`Pod mutual-TLS listener (service sessions): ${podMtlsUrl}/sessionauth/v1/authenticate`);
+  if (kmMtlsUrl) print(`Key-manager mutual-TLS listener: ${kmMtlsUrl}/keyauth/v1/authenticate`);
+  if (tls) {
+    const origin = tls.generated ? "generated now" : "reused";
+    print(
+      `TLS server certificate (${origin}): ${tls.certPath}${tls.caPath ? `, signed by the dev CA ${tls.caPath}` : ""}`,
+    );
+  }
   print(`Store: ${config.databaseUrl ? "PostgreSQL" : `SQLite at ${config.dataDir}/tessera.db`}`);
-  if (!created) return;
+  if (!created || !httpUrl) return;
   print(`First start: created org ${created.orgId} ("Default") and its owner ${created.email}.`);
   if (created.generatedPassword !== undefined) {
     print(`One-time password (shown only now): ${created.generatedPassword}`);

@@ -62,7 +62,7 @@ export async function authenticate(
   return principal;
 }
 
-async function resolveSessionToken(ctx: AppContext, token: string): Promise<Principal> {
+export async function resolveSessionToken(ctx: AppContext, token: string): Promise<Principal> {
   if (!looksLikeToken(token, "userSession")) throw invalidToken("The token is not valid", true);
   const tokenHash = hashToken(token);
   const row = await ctx.db
@@ -129,7 +129,7 @@ async function resolveSessionToken(ctx: AppContext, token: string): Promise<Prin
 /** How stale `last_used_at` may grow before a use writes it again: keeps writes off most calls. */
 const lastUsedResolutionMs = 60_000;
 
-async function resolveApiKey(ctx: AppContext, key: string): Promise<Principal> {
+export async function resolveApiKey(ctx: AppContext, key: string): Promise<Principal> {
   if (!looksLikeToken(key, "apiKey")) throw invalidToken("The API key is not valid", true);
   const keyHash = hashToken(key);
   const row = await ctx.db

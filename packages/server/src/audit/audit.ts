@@ -18,6 +18,14 @@ export type AuditEventType =
   | "session_policy.updated"
   | "api_key.created"
   | "api_key.revoked"
+  | "trusted_ca.added"
+  | "trusted_ca.removed"
+  | "application.created"
+  | "application.updated"
+  | "rsa_key.added"
+  | "rsa_key.removed"
+  | "signing_key.rotated"
+
   // Single sign-on
   | "sso_config.updated"
   | "sso.login.succeeded"

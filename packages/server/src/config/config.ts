@@ -30,6 +30,10 @@ export interface Config {
   trustProxy: string | undefined;
   /** Tessera's public base URL (no trailing slash), from which the SSO redirect URI is built. */
   publicUrl: string | undefined;
+  /** Reject any Content-Type on the bodiless service-session authenticate calls (the seed's letter). */
+  sessionauthStrictContentType: boolean;
+  /** `iss` of authorization tokens. */
+  issuer: string;
 }
 
 /** A setting with a bad value: start-up stops with a message that names it. */
@@ -151,6 +155,21 @@ export const settings = {
     file: "publicUrl",
     description: "Public base URL of this server, e.g. https://auth.example.com (SSO redirect URI: <URL>/sso/callback)",
   },
+  sessionauthStrictContentType: {
+    env: "TESSERA_SESSIONAUTH_STRICT_CONTENT_TYPE",
+    flag: "--sessionauth-strict-content-type",
+    file: "sessionauthStrictContentType",
+    default: "false",
+    description:
+      "true: /sessionauth and /keyauth authenticate calls refuse any Content-Type, even with an empty body (Symphony's clients send application/json)",
+  },
+  issuer: {
+    env: "TESSERA_ISSUER",
+    flag: "--issuer",
+    file: "issuer",
+    default: "tessera",
+    description: "The iss claim of authorization tokens (for example the public URL of this server)",
+  },
 } as const satisfies Record<keyof Config, SettingSpec>;
 
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -189,6 +208,11 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     bodyLimit: parseInteger(name("bodyLimit"), raw("bodyLimit") ?? "65536", 1024, 10485760),
     trustProxy: raw("trustProxy"),
     publicUrl: parsePublicUrl(name("publicUrl"), raw("publicUrl")),
+    sessionauthStrictContentType: parseBoolean(
+      name("sessionauthStrictContentType"),
+      raw("sessionauthStrictContentType") ?? "false",
+    ),
+    issuer: raw("issuer") ?? "tessera",
   };
 }
 
@@ -300,6 +324,12 @@ function parseEnum<T extends string>(setting: string, value: string, allowed: re
     throw new ConfigError(setting, `"${value}" is not one of ${allowed.join(", ")}`);
   }
   return value as T;
+}
+
+function parseBoolean(setting: string, value: string): boolean {
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new ConfigError(setting, `"${value}" is not true or false`);
 }
 
 function parseInteger(setting: string, value: string, min: number, max: number): number {

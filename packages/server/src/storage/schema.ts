@@ -16,6 +16,10 @@ export interface Database {
   api_keys: ApiKeyTable;
   audit_events: AuditEventTable;
   server_secrets: ServerSecretTable;
+  trusted_cas: TrustedCaTable;
+  applications: ApplicationTable;
+  service_rsa_keys: ServiceRsaKeyTable;
+  signing_keys: SigningKeyTable;
   // Single sign-on (migration 003-sso).
   sso_configs: SsoConfigTable;
   sso_login_attempts: SsoLoginAttemptTable;
@@ -136,6 +140,49 @@ export interface ServerSecretTable {
   name: string;
   value: string;
   created_at: CreatedAt;
+}
+
+/** A certificate authority an org trusts for its service users' client certificates. */
+export interface TrustedCaTable {
+  id: Generated<number>;
+  org_id: number;
+  pem: string;
+  subject: string;
+  /** SHA-256 of the DER, colon-separated upper-case hex (as node's X509Certificate prints it). */
+  fingerprint: string;
+  created_at: CreatedAt;
+}
+
+/** An application of an org; an enabled one with a valid manifest certificate blocks a service user of its name. */
+export interface ApplicationTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  manifest_certificate_pem: string | null;
+  enabled: Flag;
+  marked_for_deletion: Flag;
+  created_at: CreatedAt;
+}
+
+/** A service user's RSA public key for key-pair login, registered by an admin of `org_id`. */
+export interface ServiceRsaKeyTable {
+  id: Generated<number>;
+  org_id: number;
+  user_id: number;
+  public_key_pem: string;
+  /** SHA-256 of the SPKI DER, base64url. */
+  fingerprint: string;
+  created_at: CreatedAt;
+}
+
+/** Keys that sign authorization tokens; retired keys stay published until their last token expired. */
+export interface SigningKeyTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: CreatedAt;
+  retired_at: number | null;
 }
 
 // --- Single sign-on (migration 003-sso) ---

@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../src/app.ts";
 import { type BootstrapResult, bootstrap } from "../../src/bootstrap.ts";
+import { ensureServerTls } from "../../src/certificates/dev-tls.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import type { AppContext } from "../../src/context.ts";
+import { buildMtlsApp } from "../../src/mtls-app.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
 import { createRequester, type RequestOptions, type TestResponse } from "./http.ts";
@@ -29,6 +31,10 @@ export interface TestInstance {
   storage: StorageDialect;
   clock: TestClock;
   orgId: number;
+  /** With `mtls: true`: the pod and key-manager mutual-TLS listeners, and the CA that signed their certificate. */
+  podMtlsUrl: string;
+  kmMtlsUrl: string;
+  serverCaPem: string;
   /** Every log line the server wrote, as raw JSON text. */
   logs: string[];
   /** fetch against the instance; JSON bodies are sent with Content-Type: application/json. */
@@ -48,6 +54,8 @@ export interface TestInstanceOptions {
   env?: Record<string, string>;
   /** Bootstrap the admin with a generated one-time password instead of `adminPassword`. */
   generateAdminPassword?: boolean;
+  /** Also start the pod and key-manager mutual-TLS listeners, as serve() does. */
+  mtls?: boolean;
 }
 
 export async function startTestInstance(options: TestInstanceOptions = {}): Promise<TestInstance> {
@@ -83,6 +91,23 @@ export async function startTestInstance(options: TestInstanceOptions = {}): Prom
   const port = typeof address === "object" && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
 
+  // The mutual-TLS listeners, as serve() starts them, on loopback ports of their own. A 2048-bit
+  // dev CA keeps start-up quick: it signs only the server certificate here, never a client's.
+  const mtlsApps: FastifyInstance[] = [];
+  const mtlsUrls = { pod: "", keymanager: "" };
+  let serverCaPem = "";
+  if (options.mtls) {
+    const tls = await ensureServerTls(config, { caBits: 2048 });
+    serverCaPem = tls.caPath ? readFileSync(tls.caPath, "utf8") : "";
+    for (const role of ["pod", "keymanager"] as const) {
+      const mtlsApp = await buildMtlsApp(ctx, role, { tls, logStream });
+      await mtlsApp.listen({ host: "127.0.0.1", port: 0 });
+      const mtlsAddress = mtlsApp.server.address();
+      mtlsUrls[role] = `https://127.0.0.1:${typeof mtlsAddress === "object" && mtlsAddress ? mtlsAddress.port : 0}`;
+      mtlsApps.push(mtlsApp);
+    }
+  }
+
   const request = createRequester(baseUrl);
 
   const login = async (email = adminEmail, password = adminPassword, selectedOrg?: number): Promise<string> => {
@@ -102,10 +127,14 @@ export async function startTestInstance(options: TestInstanceOptions = {}): Prom
     storage,
     clock,
     orgId: created?.orgId ?? 1,
+    podMtlsUrl: mtlsUrls.pod,
+    kmMtlsUrl: mtlsUrls.keymanager,
+    serverCaPem,
     logs,
     request,
     login,
     async close() {
+      for (const mtlsApp of mtlsApps) await mtlsApp.close();
       await app.close();
       await storage.close();
       await database?.drop();

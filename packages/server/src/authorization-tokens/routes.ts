@@ -1,0 +1,74 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { IdmTokenQuery, IdmTokenResponse, Jwks, SigningKeyRotation } from "@tessera/protocol";
+import { authenticate } from "../access/principal.ts";
+import { problemResponses, symphonyErrorResponses, userSecurity } from "../access/route-schemas.ts";
+import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+import { requireServiceSession } from "../service-sessions/service-session-store.ts";
+import { rotateSigningKeysAudited } from "./rotate.ts";
+import { publishedKeys } from "./signing-keys.ts";
+import { issueAuthorizationToken } from "./tokens.ts";
+
+const tags = ["Authorization tokens"];
+
+/** The permissions a `scope` asks for, narrowed to what the session holds. */
+function narrowToScope(held: readonly string[], scope: string | undefined): readonly string[] {
+  if (scope === undefined || scope.trim() === "") return held;
+  const asked = new Set(scope.split(/\s+/).filter(Boolean));
+  return held.filter((permission) => asked.has(permission));
+}
+
+/** DESIGN §2–§3: fresh authorization tokens for live sessions, and the keys that verify them. */
+export function authorizationTokenRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post("/login/idm/tokens", {
+      schema: {
+        tags,
+        summary: "A fresh authorization token (JWT, at most 5 minutes) for a live service session",
+        security: [{ sessionToken: [] }],
+        querystring: IdmTokenQuery,
+        response: { 200: IdmTokenResponse, ...symphonyErrorResponses },
+      },
+      handler: async (request) => {
+        const session = await requireServiceSession(ctx, request.headers.sessiontoken, "service");
+        const permissions = narrowToScope(session.permissions, request.query.scope);
+        const issued = await issueAuthorizationToken(ctx, {
+          userId: session.userId,
+          orgId: session.orgId,
+          sessionId: session.sessionId,
+          permissions,
+          sessionExpiresAt: session.expiresAt,
+          ...(request.query.scope === undefined ? {} : { scope: permissions.join(" ") }),
+        });
+        return { token_type: "Bearer" as const, expires_in: issued.expiresIn, access_token: issued.token };
+      },
+    });
+
+    const jwks = {
+      schema: { tags, summary: "Public keys of authorization tokens (JWKS)", response: { 200: Jwks } },
+      handler: async () => ({ keys: await publishedKeys(ctx.db, ctx.clock.now()) }),
+    };
+    app.get("/login/idm/keys", jwks);
+    app.get("/.well-known/jwks.json", jwks);
+  };
+}
+
+/** Signing-key rotation by a system admin (also `tessera keys rotate`). */
+export function signingKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post("/admin/signing-keys/rotate", {
+      schema: {
+        tags,
+        summary: "Rotate the authorization-token signing key (system admins)",
+        security: userSecurity,
+        response: { 200: SigningKeyRotation, ...problemResponses },
+      },
+      handler: async (request) => {
+        const principal = await authenticate(ctx, request);
+        if (!principal.isSystemAdmin)
+          throw new TesseraError("forbidden", "Only a system admin may rotate signing keys");
+        return rotateSigningKeysAudited(ctx.db, ctx.clock.now(), { userId: principal.userId, ip: request.ip });
+      },
+    });
+  };
+}

@@ -1,0 +1,124 @@
+import type { X509Certificate } from "node:crypto";
+import type { Principal } from "../access/principal.ts";
+import { recordAudit } from "../audit/audit.ts";
+import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+import { parseCertificatePem, type TrustAnchor } from "./client-chain.ts";
+
+export interface TrustedCaView {
+  id: number;
+  subject: string;
+  fingerprint: string;
+  notAfter: string;
+}
+
+/** Parsed certificates by fingerprint: a certificate never changes, so this cache needs no invalidation. */
+const parsedByFingerprint = new Map<string, X509Certificate>();
+
+/**
+ * Every org's trusted CAs, read from the database on each call so that an added or removed
+ * CA takes effect on the next handshake of every node, with no restart.
+ */
+export async function loadTrustAnchors(ctx: AppContext): Promise<TrustAnchor[]> {
+  const rows = await ctx.db.selectFrom("trusted_cas").select(["id", "org_id", "fingerprint"]).execute();
+  const missing = rows.filter((row) => !parsedByFingerprint.has(row.fingerprint)).map((row) => row.id);
+  if (missing.length > 0) {
+    const pems = await ctx.db
+      .selectFrom("trusted_cas")
+      .select(["fingerprint", "pem"])
+      .where("id", "in", missing)
+      .execute();
+    for (const row of pems) parsedByFingerprint.set(row.fingerprint, parseCertificatePem(row.pem));
+  }
+  return rows.flatMap((row) => {
+    const certificate = parsedByFingerprint.get(row.fingerprint);
+    return certificate ? [{ orgId: row.org_id, fingerprint: row.fingerprint, certificate }] : [];
+  });
+}
+
+function view(row: { id: number; pem: string; subject: string; fingerprint: string }): TrustedCaView {
+  const certificate = parseCertificatePem(row.pem);
+  return {
+    id: row.id,
+    subject: row.subject,
+    fingerprint: row.fingerprint,
+    notAfter: certificate.validToDate.toISOString(),
+  };
+}
+
+export async function listTrustedCas(ctx: AppContext, orgId: number): Promise<TrustedCaView[]> {
+  const rows = await ctx.db
+    .selectFrom("trusted_cas")
+    .select(["id", "pem", "subject", "fingerprint"])
+    .where("org_id", "=", orgId)
+    .orderBy("id")
+    .execute();
+  return rows.map(view);
+}
+
+/** Trusts a CA certificate for the org's service users. 400 unless it is a CA certificate; 409 when already trusted. */
+export async function addTrustedCa(
+  ctx: AppContext,
+  principal: Principal,
+  orgId: number,
+  pem: string,
+  ip: string,
+): Promise<TrustedCaView> {
+  const certificate = parseCertificatePem(pem);
+  if (!certificate.ca) {
+    throw new TesseraError("invalid_certificate", "The certificate is not a CA certificate (basicConstraints CA:TRUE)");
+  }
+  const now = ctx.clock.now();
+  const row = {
+    org_id: orgId,
+    pem: certificate.toString(),
+    subject: certificate.subject,
+    fingerprint: certificate.fingerprint256,
+    created_at: now,
+  };
+  return ctx.db.transaction().execute(async (trx) => {
+    const existing = await trx
+      .selectFrom("trusted_cas")
+      .select("id")
+      .where("org_id", "=", orgId)
+      .where("fingerprint", "=", row.fingerprint)
+      .executeTakeFirst();
+    if (existing) throw new TesseraError("conflict", `This CA is already trusted (id ${existing.id})`);
+    const inserted = await trx.insertInto("trusted_cas").values(row).returning("id").executeTakeFirstOrThrow();
+    await recordAudit(trx, now, {
+      type: "trusted_ca.added",
+      orgId,
+      actorUserId: principal.userId,
+      data: { trustedCaId: inserted.id, subject: row.subject, fingerprint: row.fingerprint },
+      ip,
+    });
+    return view({ id: inserted.id, ...row });
+  });
+}
+
+/** Stops trusting a CA: the next handshake with a certificate under it is refused. 404 when unknown in this org. */
+export async function removeTrustedCa(
+  ctx: AppContext,
+  principal: Principal,
+  orgId: number,
+  trustedCaId: number,
+  ip: string,
+): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    const removed = await trx
+      .deleteFrom("trusted_cas")
+      .where("id", "=", trustedCaId)
+      .where("org_id", "=", orgId)
+      .returning(["subject", "fingerprint"])
+      .executeTakeFirst();
+    if (!removed) throw new TesseraError("not_found", "No such trusted CA in this organisation");
+    await recordAudit(trx, now, {
+      type: "trusted_ca.removed",
+      orgId,
+      actorUserId: principal.userId,
+      data: { trustedCaId, subject: removed.subject, fingerprint: removed.fingerprint },
+      ip,
+    });
+  });
+}

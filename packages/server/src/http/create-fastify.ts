@@ -1,0 +1,107 @@
+import type { Server as HttpsServer } from "node:https";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { DestinationStream } from "pino";
+import type { AppContext } from "../context.ts";
+import { handleClientError } from "../errors/client-error-handler.ts";
+import { registerErrorHandling } from "../errors/error-handler.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+
+/** Header and body paths whose values never reach a log line. */
+export const redactedLogPaths = [
+  "req.headers.authorization",
+  'req.headers["x-api-key"]',
+  "req.headers.sessiontoken",
+  "req.headers.keymanagertoken",
+  "req.headers.cookie",
+  "*.password",
+  "*.currentPassword",
+  "*.newPassword",
+  "*.token",
+  "*.apiKey",
+  "*.clientSecret",
+];
+
+export interface TlsServerOptions {
+  key: string;
+  cert: string;
+}
+
+export interface CreateFastifyOptions {
+  logStream?: DestinationStream | undefined;
+  /**
+   * Serve HTTPS and request a client certificate. The handshake accepts any certificate (or
+   * none): the routes check it, so that a refusal is a JSON answer with its reason.
+   */
+  mutualTls?: TlsServerOptions;
+}
+
+/** A Fastify instance with Tessera's logger, JSON parsing, error shapes and metrics; no routes. */
+export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {}): FastifyInstance {
+  const common: FastifyServerOptions = {
+    logger: {
+      level: ctx.config.logLevel,
+      redact: { paths: redactedLogPaths, censor: "[redacted]" },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
+    bodyLimit: ctx.config.bodyLimit,
+    trustProxy: ctx.config.trustProxy ?? false,
+    // Bodies keep their JSON types: "1" is not an integer here, and unknown fields are refused
+    // where a schema says additionalProperties: false.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+    clientErrorHandler: handleClientError,
+  };
+  const app = (
+    options.mutualTls
+      ? // One cast: Fastify types an HTTPS instance separately, but every route and plugin here
+        // is server-agnostic (handlers read the TLS socket through request.raw.socket).
+        (Fastify<HttpsServer>({
+          ...common,
+          https: { ...options.mutualTls, requestCert: true, rejectUnauthorized: false },
+        } as FastifyHttpsOptions<HttpsServer>) as unknown as FastifyInstance)
+      : Fastify(common)
+  ).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Clients of the seed systems send Content-Type: application/json on bodiless requests:
+  // an empty body is "no body", never an error.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text, rejectPrototypeKeys));
+    } catch (error) {
+      done(
+        error instanceof TesseraError
+          ? error
+          : new TesseraError("malformed_json", "The request body is not valid JSON"),
+        undefined,
+      );
+    }
+  });
+
+  // Fastify reads text/plain by default; this is a JSON API, so any other type with a body is 415,
+  // while an empty body under any type is still "no body".
+  app.removeContentTypeParser("text/plain");
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
+    if (body.length === 0) return done(null, undefined);
+    done(new TesseraError("unsupported_media_type", "The request body must be application/json"), undefined);
+  });
+
+  registerErrorHandling(app, ctx.storage);
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    ctx.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.requestDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  return app;
+}
+
+/** Keeps `__proto__` and `constructor.prototype` out of parsed bodies. */
+function rejectPrototypeKeys(key: string, value: unknown): unknown {
+  if (key === "__proto__" || key === "constructor") {
+    throw new TesseraError("invalid_request", `The key "${key}" is not allowed`);
+  }
+  return value;
+}

@@ -1,0 +1,138 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import type { IntrospectionResponse as IntrospectionAnswer } from "@tessera/protocol";
+import { IntrospectionRequest, IntrospectionResponse, type Permission, permissions } from "@tessera/protocol";
+import { authenticate } from "../access/principal.ts";
+import { problemResponses, userSecurity } from "../access/route-schemas.ts";
+import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+import { identifyToken, type TokenIdentity } from "./identify-token.ts";
+
+const tags = ["Resource servers"];
+
+function introspection(ctx: AppContext, identity: TokenIdentity): IntrospectionAnswer {
+  return {
+    active: true,
+    token_type: identity.tokenType,
+    sub: String(identity.userId),
+    username: identity.username,
+    org: identity.orgId,
+    ...(identity.sessionId === null ? {} : { sid: identity.sessionId }),
+    role: identity.role,
+    scope: identity.permissions.join(" "),
+    ...(identity.issuedAt === null ? {} : { iat: Math.floor(identity.issuedAt / 1000) }),
+    ...(identity.expiresAt === null ? {} : { exp: Math.floor(identity.expiresAt / 1000) }),
+    iss: ctx.config.issuer,
+  };
+}
+
+/** The token a reverse proxy forwards: Bearer (any kind), x-api-key, or Symphony's sessionToken header. */
+function presentedToken(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization === "string") {
+    const match = /^bearer[ \t]+([^\s]+)[ \t]*$/i.exec(authorization);
+    if (match?.[1]) return match[1];
+  }
+  for (const name of ["x-api-key", "sessiontoken", "keymanagertoken"]) {
+    const value = headers[name];
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return undefined;
+}
+
+const ForwardAuthQuery = Type.Object(
+  {
+    permission: Type.Optional(
+      Type.String({ maxLength: 500, description: "Comma-separated permissions the token must grant (403 otherwise)" }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+/** DESIGN §3 "For resource servers": RFC 7662 introspection and forward-auth for reverse proxies. */
+export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    // RFC 7662 callers post a form; JSON is accepted too.
+    app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(typeof body === "string" ? body : body.toString("utf8"))));
+    });
+
+    app.post("/oauth2/introspect", {
+      schema: {
+        tags,
+        summary: "RFC 7662 token introspection, for every Tessera token kind",
+        description:
+          "The caller authenticates with a bearer token or API key whose role grants tokens:introspect. Tokens of another org, and dead tokens, are {active: false}.",
+        security: userSecurity,
+        body: IntrospectionRequest,
+        response: { 200: IntrospectionResponse, ...problemResponses },
+      },
+      handler: async (request, reply) => {
+        const caller = await authenticate(ctx, request, "tokens:introspect");
+        reply.header("cache-control", "no-store");
+        const identity = await identifyToken(ctx, request.body.token);
+        if (!identity || identity.orgId !== caller.orgId) return { active: false };
+        return introspection(ctx, identity);
+      },
+    });
+
+    app.route({
+      method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+      url: "/auth/forward",
+      schema: {
+        tags,
+        summary: "Forward-auth for reverse proxies (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz)",
+        description:
+          "200 with X-Tessera-* identity headers when the forwarded token is live (and grants ?permission=…), 401 when it is missing or dead, 403 when it lacks the permission.",
+        querystring: ForwardAuthQuery,
+        security: [{ bearerAuth: [] }, { apiKey: [] }, { sessionToken: [] }],
+        response: { 200: Type.Object({ userId: Type.Integer(), orgId: Type.Integer() }), ...problemResponses },
+      },
+      handler: async (request, reply) => {
+        const required = parsePermissions(request.query.permission);
+        const token = presentedToken(request.headers);
+        const identity = token === undefined ? undefined : await identifyToken(ctx, token);
+        if (!identity) {
+          throw new TesseraError(
+            "invalid_token",
+            token === undefined ? "No token was forwarded" : "The token is not live",
+            {
+              headers: {
+                "www-authenticate":
+                  token === undefined ? 'Bearer realm="tessera"' : 'Bearer realm="tessera", error="invalid_token"',
+              },
+            },
+          );
+        }
+        const missing = required.filter((permission) => !identity.permissions.includes(permission));
+        if (missing.length > 0) {
+          throw new TesseraError("forbidden", `The token does not grant ${missing.join(", ")}`);
+        }
+        reply.headers({
+          "cache-control": "no-store",
+          "x-tessera-user-id": String(identity.userId),
+          "x-tessera-username": identity.username,
+          "x-tessera-org-id": String(identity.orgId),
+          "x-tessera-role": identity.role,
+          "x-tessera-permissions": identity.permissions.join(" "),
+          "x-tessera-token-type": identity.tokenType,
+        });
+        return { userId: identity.userId, orgId: identity.orgId };
+      },
+    });
+  };
+}
+
+function parsePermissions(value: string | undefined): Permission[] {
+  if (value === undefined || value.trim() === "") return [];
+  const names = value
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!(permissions as readonly string[]).includes(name)) {
+      throw new TesseraError("invalid_request", `Unknown permission "${name}"`);
+    }
+  }
+  return names as Permission[];
+}

@@ -1,0 +1,77 @@
+import { createPublicKey } from "node:crypto";
+import type { Role } from "@tessera/protocol";
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+import type { ServiceAccount } from "./service-session-store.ts";
+
+/** A key-pair login token may be valid for at most five minutes ahead… */
+const maxLifetimeSeconds = 300;
+/** …give or take this much difference between the client's clock and ours. */
+const clockToleranceSeconds = 30;
+
+function refused(detail: string): TesseraError {
+  return new TesseraError("invalid_key_pair_token", detail);
+}
+
+/**
+ * Symphony's key-pair login: a JWT signed RS512 by one of the service user's registered RSA
+ * keys, `sub` = username, `exp` at most five minutes ahead. The session opens in the org
+ * whose admin registered the key that verified it. Unknown user and wrong key look the same.
+ */
+export async function authenticateKeyPairToken(ctx: AppContext, token: string): Promise<ServiceAccount> {
+  let subject: string | undefined;
+  let expiresAt: number | undefined;
+  try {
+    if (decodeProtectedHeader(token).alg !== "RS512") throw refused("The token must be signed with RS512");
+    const claims = decodeJwt(token);
+    subject = claims.sub;
+    expiresAt = claims.exp;
+  } catch (error) {
+    if (error instanceof TesseraError) throw error;
+    throw refused("The token is not a JWT");
+  }
+  const nowSeconds = Math.floor(ctx.clock.now() / 1000);
+  if (typeof subject !== "string" || subject === "")
+    throw refused("The token has no sub (the service user's username)");
+  if (typeof expiresAt !== "number") throw refused("The token has no exp");
+  if (expiresAt > nowSeconds + maxLifetimeSeconds + clockToleranceSeconds) {
+    throw refused(`The token's exp is more than ${maxLifetimeSeconds} seconds ahead`);
+  }
+
+  const keys = await ctx.db
+    .selectFrom("service_rsa_keys as k")
+    .innerJoin("users as u", "u.id", "k.user_id")
+    .innerJoin("memberships as m", (join) =>
+      join.onRef("m.user_id", "=", "k.user_id").onRef("m.org_id", "=", "k.org_id"),
+    )
+    .select(["k.public_key_pem", "u.id as user_id", "u.username", "m.id as membership_id", "m.org_id", "m.role"])
+    .where("u.username", "=", subject)
+    .where("u.kind", "=", "service")
+    .where("u.active", "=", 1)
+    .where("m.active", "=", 1)
+    .orderBy("m.org_id")
+    .orderBy("k.id")
+    .execute();
+  for (const key of keys) {
+    try {
+      await jwtVerify(token, createPublicKey(key.public_key_pem), {
+        algorithms: ["RS512"],
+        subject,
+        currentDate: new Date(ctx.clock.now()),
+        clockTolerance: clockToleranceSeconds,
+        requiredClaims: ["exp"],
+      });
+    } catch {
+      continue;
+    }
+    return {
+      userId: key.user_id,
+      username: key.username ?? subject,
+      orgId: key.org_id,
+      membershipId: key.membership_id,
+      role: key.role as Role,
+    };
+  }
+  throw refused("The token is expired or not signed by a key registered for an active service user");
+}

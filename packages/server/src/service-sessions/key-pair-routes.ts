@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { KeyManagerTokenResponse, KeyPairLoginRequest, ServiceSessionTokenResponse } from "@tessera/protocol";
+import { symphonyErrorResponses } from "../access/route-schemas.ts";
+import type { AppContext } from "../context.ts";
+import { authenticateKeyPairToken } from "./key-pair-login.ts";
+import { keyManagerSessionResponse, serviceSessionResponse } from "./open-session-response.ts";
+
+const tags = ["Service sessions"];
+
+/**
+ * Symphony's key-pair login: `/login/pubkey/authenticate` opens a service session,
+ * `/relay/pubkey/authenticate` a key-manager session. `which` picks the paths a listener serves.
+ */
+export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "both"): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    if (which !== "relay") {
+      app.post("/login/pubkey/authenticate", {
+        schema: {
+          tags,
+          summary: "Service session from a JWT signed RS512 by a registered RSA key",
+          body: KeyPairLoginRequest,
+          response: { 200: ServiceSessionTokenResponse, ...symphonyErrorResponses },
+        },
+        handler: async (request) => {
+          const account = await authenticateKeyPairToken(ctx, request.body.token);
+          return serviceSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });
+        },
+      });
+    }
+    if (which !== "pod") {
+      app.post("/relay/pubkey/authenticate", {
+        schema: {
+          tags,
+          summary: "Key-manager session from a JWT signed RS512 by a registered RSA key",
+          body: KeyPairLoginRequest,
+          response: { 200: KeyManagerTokenResponse, ...symphonyErrorResponses },
+        },
+        handler: async (request) => {
+          const account = await authenticateKeyPairToken(ctx, request.body.token);
+          return keyManagerSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });
+        },
+      });
+    }
+  };
+}

@@ -1,0 +1,158 @@
+import { type Role, rolePermissions } from "@tessera/protocol";
+import { recordAudit } from "../audit/audit.ts";
+import type { AppContext } from "../context.ts";
+import { generateToken, hashToken, looksLikeToken } from "../crypto/tokens.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+import { getSessionPolicy } from "../policies/policies.ts";
+
+export type ServiceSessionKind = "service" | "keymanager";
+
+/** The membership a service session is opened for. */
+export interface ServiceAccount {
+  userId: number;
+  username: string;
+  orgId: number;
+  membershipId: number;
+  role: Role;
+}
+
+/** A live service or key-manager session, resolved from current data. */
+export interface LiveServiceSession extends ServiceAccount {
+  sessionId: number;
+  kind: ServiceSessionKind;
+  email: string;
+  displayName: string;
+  permissions: readonly string[];
+  /** Unix ms. */
+  expiresAt: number;
+  createdAt: number;
+}
+
+const tokenKinds = { service: "serviceSession", keymanager: "keyManagerSession" } as const;
+
+export interface OpenedServiceSession {
+  token: string;
+  sessionId: number;
+  expiresAt: number;
+}
+
+/**
+ * Opens a service or key-manager session for the org's service-session lifetime (1 h…2 weeks,
+ * default 24 h). There is no renewal: the holder authenticates again after a 401.
+ */
+export async function openServiceSession(
+  ctx: AppContext,
+  account: ServiceAccount,
+  kind: ServiceSessionKind,
+  audit: { ip: string; method: "certificate" | "key_pair" },
+): Promise<OpenedServiceSession> {
+  const policy = await getSessionPolicy(ctx.db, account.orgId);
+  const now = ctx.clock.now();
+  const expiresAt = now + policy.serviceSessionSeconds * 1000;
+  const token = generateToken(tokenKinds[kind]);
+  const sessionId = await ctx.db.transaction().execute(async (trx) => {
+    const session = await trx
+      .insertInto("sessions")
+      .values({
+        kind,
+        user_id: account.userId,
+        org_id: account.orgId,
+        membership_id: account.membershipId,
+        created_at: now,
+        expires_at: expiresAt,
+        absolute_expires_at: expiresAt,
+        revoked_at: null,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto("session_tokens")
+      .values({ token_hash: hashToken(token), session_id: session.id, created_at: now, grace_ends_at: null })
+      .execute();
+    await recordAudit(trx, now, {
+      type: "session.created",
+      orgId: account.orgId,
+      actorUserId: account.userId,
+      subjectUserId: account.userId,
+      data: { sessionId: session.id, kind, method: audit.method },
+      ip: audit.ip,
+    });
+    return session.id;
+  });
+  return { token, sessionId, expiresAt };
+}
+
+/**
+ * Resolves a `sessionToken` / `keyManagerToken` value to its live session, checking from
+ * current data that the session is neither expired nor revoked and that user and membership
+ * are active. Undefined for anything else (malformed, unknown, dead).
+ */
+export async function findLiveServiceSession(
+  ctx: AppContext,
+  token: string,
+  kind: ServiceSessionKind,
+): Promise<LiveServiceSession | undefined> {
+  if (!looksLikeToken(token, tokenKinds[kind])) return undefined;
+  const row = await ctx.db
+    .selectFrom("session_tokens as t")
+    .innerJoin("sessions as s", "s.id", "t.session_id")
+    .innerJoin("users as u", "u.id", "s.user_id")
+    .innerJoin("memberships as m", "m.id", "s.membership_id")
+    .select([
+      "s.id as session_id",
+      "s.kind",
+      "s.created_at",
+      "s.expires_at",
+      "s.revoked_at",
+      "s.org_id",
+      "u.id as user_id",
+      "u.username",
+      "u.email",
+      "u.display_name",
+      "u.active as user_active",
+      "m.id as membership_id",
+      "m.role",
+      "m.active as membership_active",
+    ])
+    .where("t.token_hash", "=", hashToken(token))
+    .executeTakeFirst();
+  const now = ctx.clock.now();
+  if (
+    row?.kind !== kind ||
+    row.revoked_at !== null ||
+    now >= row.expires_at ||
+    row.user_active !== 1 ||
+    row.membership_active !== 1
+  ) {
+    return undefined;
+  }
+  return {
+    sessionId: row.session_id,
+    kind,
+    userId: row.user_id,
+    username: row.username ?? row.email,
+    email: row.email,
+    displayName: row.display_name,
+    orgId: row.org_id,
+    membershipId: row.membership_id,
+    role: row.role,
+    permissions: rolePermissions[row.role],
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+  };
+}
+
+/** The live session named by a request header; 401 invalid_token when missing or dead. */
+export async function requireServiceSession(
+  ctx: AppContext,
+  headerValue: string | string[] | undefined,
+  kind: ServiceSessionKind,
+): Promise<LiveServiceSession> {
+  const header = kind === "service" ? "sessionToken" : "keyManagerToken";
+  if (typeof headerValue !== "string" || headerValue === "") {
+    throw new TesseraError("invalid_token", `No ${header} header was sent`);
+  }
+  const session = await findLiveServiceSession(ctx, headerValue, kind);
+  if (!session) throw new TesseraError("invalid_token", `The ${header} is expired, revoked or unknown`);
+  return session;
+}
