@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, serve } from "@tessera/server";
+// The server (and its native modules) loads only for "serve": client commands stay light.
 
 const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve     Run the server (every role by default). Options: see "tessera serve --help".
+  login     Log in with a password or an API key; print or save the token. See "tessera login --help".
+  token     info | renew: inspect or renew a saved token. See "tessera token --help".
   help      Show this help.
 `;
 
@@ -13,6 +15,15 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return runServe(rest);
+    case "login":
+      // Each login method has its own file; single sign-on (--sso) is dispatched separately.
+      if (rest.includes("--sso")) {
+        process.stderr.write("tessera: login --sso is not available in this build\n");
+        return 2;
+      }
+      return (await import("./commands/login.ts")).runLogin(rest);
+    case "token":
+      return (await import("./commands/token.ts")).runToken(rest);
     case undefined:
     case "help":
     case "--help":
@@ -35,6 +46,7 @@ async function runServe(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  const { ConfigError, loadConfig, serve } = await import("@tessera/server");
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ argv, env: process.env });
