@@ -22,7 +22,7 @@ function tessera(args: string[], env: Record<string, string> = {}): Promise<Run>
     execFile(
       process.execPath,
       ["--import", "tsx", cliEntry, ...args],
-      { env: { ...inherited, ...env }, encoding: "utf8", timeout: 30_000 },
+      { env: { ...inherited, ...env }, encoding: "utf8", timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });

@@ -194,7 +194,7 @@ describe("UserSession against a real server", () => {
       ["--import", "tsx", "--input-type=module", "-e", script],
       {
         encoding: "utf8",
-        timeout: 30_000,
+        timeout: 120_000,
       },
     );
     assert.equal(child.stdout.trim(), "logged-in", child.stderr);
