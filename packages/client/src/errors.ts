@@ -26,7 +26,14 @@ export type ClientErrorCode = "network_error" | "unexpected_response";
  */
 export type TesseraErrorCode = ErrorCode | ClientErrorCode;
 
-/** Constructor options shared by every SDK error. */
+/**
+ * Constructor options shared by every SDK error.
+ *
+ * @example
+ * ```ts
+ * throw new ServerUnavailable("service_unavailable", { status: 503, detail: "maintenance", retryAfterSeconds: 30 });
+ * ```
+ */
 export interface TesseraClientErrorOptions {
   /** The HTTP status, or 0 when no answer arrived. */
   status: number;

@@ -49,7 +49,14 @@ export function backoffDelay(
   return Math.max(jittered, asked);
 }
 
-/** What {@link retryTransient} needs besides the work itself. */
+/**
+ * What {@link retryTransient} needs besides the work itself.
+ *
+ * @example
+ * ```ts
+ * const context: RetryContext = { clock: systemClock, policy: defaultRetryPolicy, random: Math.random, keepAlive: true };
+ * ```
+ */
 export interface RetryContext {
   clock: ClientClock;
   policy: RetryPolicy;

@@ -16,7 +16,8 @@ export interface TestPki {
 
 /**
  * Real certificates made at test time with openssl: a CA, a server certificate for 127.0.0.1
- * and a client certificate whose CN is `clientCn`, plus one signed by an untrusted CA.
+ * and a client certificate whose CN is `clientCn`, plus one signed by an untrusted CA. P-256
+ * keys keep generation fast; the stand-in checks trust, not Tessera's RSA-4096 rule.
  */
 export function createTestPki(clientCn: string): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "tessera-pki-"));
@@ -27,7 +28,9 @@ export function createTestPki(clientCn: string): TestPki {
         "req",
         "-x509",
         "-newkey",
-        "rsa:2048",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
         "-nodes",
         "-keyout",
         `${name}.key`,
@@ -42,7 +45,9 @@ export function createTestPki(clientCn: string): TestPki {
       openssl(
         "req",
         "-newkey",
-        "rsa:2048",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
         "-nodes",
         "-keyout",
         `${name}.key`,
