@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-import { runCerts } from "./certs.ts";
-import { runKeys } from "./keys.ts";
+// The server (and its native modules) loads only for "serve": client commands stay light.
 
 const usage = `Usage: tessera <command> [options]
 
 Commands:
   serve     Run the server (every role by default). Options: see "tessera serve --help".
-  login     Sign on through the organisation's identity provider: tessera login --sso --org ID
+  login     Log in with a password or an API key (see "tessera login --help"), or through the
+            organisation's identity provider: tessera login --sso --org ID
+  token     info | renew: inspect or renew a saved token. See "tessera token --help".
   certs     Dev CA and client certificates for service sessions: "tessera certs ca", "tessera certs issue --cn NAME".
   keys      "tessera keys rotate": a new signing key for authorization tokens.
   help      Show this help.
@@ -17,14 +18,16 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return runServe(rest);
-    case "login": {
-      const { runSsoLogin } = await import("./sso-login.ts");
-      return runSsoLogin(rest);
-    }
+    case "login":
+      // Each login method has its own file.
+      if (rest.includes("--sso")) return (await import("./sso-login.ts")).runSsoLogin(rest);
+      return (await import("./commands/login.ts")).runLogin(rest);
+    case "token":
+      return (await import("./commands/token.ts")).runToken(rest);
     case "certs":
-      return runCerts(rest);
+      return (await import("./certs.ts")).runCerts(rest);
     case "keys":
-      return runKeys(rest);
+      return (await import("./keys.ts")).runKeys(rest);
     case undefined:
     case "help":
     case "--help":
