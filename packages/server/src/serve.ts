@@ -115,26 +115,28 @@ function printBanner(
   created: BootstrapResult | undefined,
 ): void {
   const { httpUrl, podMtlsUrl, kmMtlsUrl, tls } = urls;
-  if (httpUrl) print(`Tessera is listening on ${httpUrl} (docs: ${httpUrl}/docs)`);
-  if (podMtlsUrl) print(`Pod mutual-TLS listener (service sessions): ${podMtlsUrl}/sessionauth/v1/authenticate`);
-  if (kmMtlsUrl) print(`Key-manager mutual-TLS listener: ${kmMtlsUrl}/keyauth/v1/authenticate`);
+  print(`Store: ${config.databaseUrl ? "PostgreSQL" : `SQLite at ${config.dataDir}/tessera.db`}`);
   if (tls) {
     const origin = tls.generated ? "generated now" : "reused";
     print(
       `TLS server certificate (${origin}): ${tls.certPath}${tls.caPath ? `, signed by the dev CA ${tls.caPath}` : ""}`,
     );
   }
-  print(`Store: ${config.databaseUrl ? "PostgreSQL" : `SQLite at ${config.dataDir}/tessera.db`}`);
-  if (!created || !httpUrl) return;
-  print(`First start: created org ${created.orgId} ("Default") and its owner ${created.email}.`);
-  if (created.generatedPassword !== undefined) {
-    print(`One-time password (shown only now): ${created.generatedPassword}`);
-    print("Set your own before the first login:");
+  if (podMtlsUrl) print(`Pod mutual-TLS listener (service sessions): ${podMtlsUrl}/sessionauth/v1/authenticate`);
+  if (kmMtlsUrl) print(`Key-manager mutual-TLS listener: ${kmMtlsUrl}/keyauth/v1/authenticate`);
+  if (created && httpUrl) {
+    print(`First start: created org ${created.orgId} ("Default") and its owner ${created.email}.`);
+    if (created.generatedPassword !== undefined) {
+      print(`One-time password (shown only now): ${created.generatedPassword}`);
+      print("Set your own before the first login:");
+      print(
+        `  curl -s -X POST ${httpUrl}/user/password -H 'Content-Type: application/json' -d '{"email":"${created.email}","currentPassword":"<one-time password>","newPassword":"<new password, 12+ characters>"}'`,
+      );
+    }
     print(
-      `  curl -s -X POST ${httpUrl}/user/password -H 'Content-Type: application/json' -d '{"email":"${created.email}","currentPassword":"<one-time password>","newPassword":"<new password, 12+ characters>"}'`,
+      `Log in: curl -s -X POST ${httpUrl}/user/authenticate -H 'Content-Type: application/json' -d '{"email":"${created.email}","password":"…","selectedOrg":${created.orgId}}'`,
     );
   }
-  print(
-    `Log in: curl -s -X POST ${httpUrl}/user/authenticate -H 'Content-Type: application/json' -d '{"email":"${created.email}","password":"…","selectedOrg":${created.orgId}}'`,
-  );
+  // Last, so that whoever waits for this line has seen the whole banner.
+  if (httpUrl) print(`Tessera is listening on ${httpUrl} (docs: ${httpUrl}/docs)`);
 }

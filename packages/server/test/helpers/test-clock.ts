@@ -8,8 +8,9 @@ export class TestClock implements Clock {
     return this.current;
   }
 
+  /** Whole milliseconds, like Date.now(): stores keep times as 64-bit integers (PostgreSQL refuses fractions). */
   advance(milliseconds: number): void {
-    this.current += milliseconds;
+    this.current = Math.round(this.current + milliseconds);
   }
 
   advanceSeconds(seconds: number): void {
