@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { AppContext } from "../context.ts";
 import { hashToken, looksLikeToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
+import { reusableQuery } from "../storage/reusable-query.ts";
 
 /** Who is calling, as established from current data on this very request. */
 export interface Principal {
@@ -26,6 +27,63 @@ export interface Principal {
   tokenHash: string;
   tokenIsCurrent: boolean;
 }
+
+/** Every request that carries a token runs one of these two lookups: compiled once (see reusableQuery). */
+const findSessionByTokenHash = reusableQuery((db) =>
+  db
+    .selectFrom("session_tokens as t")
+    .innerJoin("sessions as s", "s.id", "t.session_id")
+    .innerJoin("users as u", "u.id", "s.user_id")
+    .innerJoin("memberships as m", "m.id", "s.membership_id")
+    .innerJoin("orgs as o", "o.id", "s.org_id")
+    .select([
+      "t.grace_ends_at",
+      "s.id as session_id",
+      "s.kind",
+      "s.expires_at",
+      "s.absolute_expires_at",
+      "s.revoked_at",
+      "u.id as user_id",
+      "u.email",
+      "u.display_name",
+      "u.kind as user_kind",
+      "u.is_system_admin",
+      "u.active as user_active",
+      "u.password_changed_at",
+      "m.id as membership_id",
+      "m.role",
+      "m.active as membership_active",
+      "o.id as org_id",
+      "o.name as org_name",
+    ])
+    .where("t.token_hash", "=", ""),
+);
+
+const findApiKeyByHash = reusableQuery((db) =>
+  db
+    .selectFrom("api_keys as k")
+    .innerJoin("users as u", "u.id", "k.user_id")
+    .innerJoin("memberships as m", "m.id", "k.membership_id")
+    .innerJoin("orgs as o", "o.id", "k.org_id")
+    .select([
+      "k.id as key_id",
+      "k.revoked_at",
+      "k.last_used_at",
+      "u.id as user_id",
+      "u.email",
+      "u.display_name",
+      "u.kind as user_kind",
+      "u.is_system_admin",
+      "u.active as user_active",
+      "u.password_changed_at",
+      "m.id as membership_id",
+      "m.role",
+      "m.active as membership_active",
+      "o.id as org_id",
+      "o.name as org_name",
+    ])
+    .where("k.key_hash", "=", ""),
+);
 
 const bearerPattern = /^bearer[ \t]+([^\s]+)[ \t]*$/i;
 
@@ -65,34 +123,7 @@ export async function authenticate(
 export async function resolveSessionToken(ctx: AppContext, token: string): Promise<Principal> {
   if (!looksLikeToken(token, "userSession")) throw invalidToken("The token is not valid", true);
   const tokenHash = hashToken(token);
-  const row = await ctx.db
-    .selectFrom("session_tokens as t")
-    .innerJoin("sessions as s", "s.id", "t.session_id")
-    .innerJoin("users as u", "u.id", "s.user_id")
-    .innerJoin("memberships as m", "m.id", "s.membership_id")
-    .innerJoin("orgs as o", "o.id", "s.org_id")
-    .select([
-      "t.grace_ends_at",
-      "s.id as session_id",
-      "s.kind",
-      "s.expires_at",
-      "s.absolute_expires_at",
-      "s.revoked_at",
-      "u.id as user_id",
-      "u.email",
-      "u.display_name",
-      "u.kind as user_kind",
-      "u.is_system_admin",
-      "u.active as user_active",
-      "u.password_changed_at",
-      "m.id as membership_id",
-      "m.role",
-      "m.active as membership_active",
-      "o.id as org_id",
-      "o.name as org_name",
-    ])
-    .where("t.token_hash", "=", tokenHash)
-    .executeTakeFirst();
+  const [row] = await findSessionByTokenHash(ctx.db, [tokenHash]);
   const now = ctx.clock.now();
   if (
     row?.kind !== "user" ||
@@ -132,30 +163,7 @@ const lastUsedResolutionMs = 60_000;
 export async function resolveApiKey(ctx: AppContext, key: string): Promise<Principal> {
   if (!looksLikeToken(key, "apiKey")) throw invalidToken("The API key is not valid", true);
   const keyHash = hashToken(key);
-  const row = await ctx.db
-    .selectFrom("api_keys as k")
-    .innerJoin("users as u", "u.id", "k.user_id")
-    .innerJoin("memberships as m", "m.id", "k.membership_id")
-    .innerJoin("orgs as o", "o.id", "k.org_id")
-    .select([
-      "k.id as key_id",
-      "k.revoked_at",
-      "k.last_used_at",
-      "u.id as user_id",
-      "u.email",
-      "u.display_name",
-      "u.kind as user_kind",
-      "u.is_system_admin",
-      "u.active as user_active",
-      "u.password_changed_at",
-      "m.id as membership_id",
-      "m.role",
-      "m.active as membership_active",
-      "o.id as org_id",
-      "o.name as org_name",
-    ])
-    .where("k.key_hash", "=", keyHash)
-    .executeTakeFirst();
+  const [row] = await findApiKeyByHash(ctx.db, [keyHash]);
   if (!row || row.revoked_at !== null || row.user_active !== 1 || row.membership_active !== 1) {
     throw invalidToken("The API key is revoked or unknown", true);
   }

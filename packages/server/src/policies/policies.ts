@@ -1,5 +1,6 @@
 import type { PasswordPolicy, SessionPolicy } from "@tessera/protocol";
 import type { Kysely } from "kysely";
+import { reusableQuery } from "../storage/reusable-query.ts";
 import type { Database } from "../storage/schema.ts";
 
 export const defaultPasswordPolicy: PasswordPolicy = {
@@ -17,8 +18,13 @@ export const defaultSessionPolicy: SessionPolicy = {
   renewGraceSeconds: 30,
 };
 
+/** Read by GET /user/users/me on every call: compiled once. */
+const findPasswordPolicy = reusableQuery((db) =>
+  db.selectFrom("password_policies").selectAll().where("org_id", "=", 0),
+);
+
 export async function getPasswordPolicy(db: Kysely<Database>, orgId: number): Promise<PasswordPolicy> {
-  const row = await db.selectFrom("password_policies").selectAll().where("org_id", "=", orgId).executeTakeFirst();
+  const [row] = await findPasswordPolicy(db, [orgId]);
   if (!row) return defaultPasswordPolicy;
   return {
     minLength: row.min_length,

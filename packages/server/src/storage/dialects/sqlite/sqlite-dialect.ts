@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect, sql } from "kysely";
+import { Kysely, type SqliteDatabase, SqliteDialect, sql } from "kysely";
 import { createInProcessChangeFeed } from "../../change-feed.ts";
 import type { Database } from "../../schema.ts";
 import type { StorageDialect } from "../dialect.ts";
@@ -9,6 +9,35 @@ import { withSqliteStartupLock } from "./startup-lock.ts";
 
 /** The file is locked by another process for longer than busy_timeout: worth a retry, not a 500. */
 const unavailableCodes = new Set(["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN"]);
+
+/** How many distinct SQL texts keep their prepared statement (queries with IN lists vary in text). */
+const statementCacheSize = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew, and preparing cost more than running the
+ * validation query itself. The same SQL text gets the same prepared statement, least recently
+ * used ones dropped first. Safe because Kysely runs one query at a time on the connection.
+ */
+function withStatementCache(connection: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(text) {
+      let statement = statements.get(text);
+      if (statement) {
+        statements.delete(text);
+      } else {
+        statement = connection.prepare(text);
+        if (statements.size >= statementCacheSize) {
+          const oldest = statements.keys().next();
+          if (!oldest.done) statements.delete(oldest.value);
+        }
+      }
+      statements.set(text, statement);
+      return statement;
+    },
+  };
+}
 
 export function openSqlite(file: string): StorageDialect {
   mkdirSync(dirname(file), { recursive: true });
@@ -19,7 +48,7 @@ export function openSqlite(file: string): StorageDialect {
   connection.pragma("synchronous = NORMAL");
   connection.pragma("foreign_keys = ON");
   connection.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   const changes = createInProcessChangeFeed();
   return {
     name: "sqlite",
