@@ -1,9 +1,9 @@
 import { type Role, rolePermissions } from "@tessera/protocol";
-import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
-import { generateToken, hashToken, looksLikeToken } from "../crypto/tokens.ts";
+import { hashToken, looksLikeToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { getSessionPolicy } from "../policies/policies.ts";
+import { openSession } from "../sessions/open-session.ts";
 
 export type ServiceSessionKind = "service" | "keymanager";
 
@@ -49,36 +49,22 @@ export async function openServiceSession(
   const policy = await getSessionPolicy(ctx.db, account.orgId);
   const now = ctx.clock.now();
   const expiresAt = now + policy.serviceSessionSeconds * 1000;
-  const token = generateToken(tokenKinds[kind]);
-  const sessionId = await ctx.db.transaction().execute(async (trx) => {
-    const session = await trx
-      .insertInto("sessions")
-      .values({
-        kind,
-        user_id: account.userId,
-        org_id: account.orgId,
-        membership_id: account.membershipId,
-        created_at: now,
-        expires_at: expiresAt,
-        absolute_expires_at: expiresAt,
-        revoked_at: null,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto("session_tokens")
-      .values({ token_hash: hashToken(token), session_id: session.id, created_at: now, grace_ends_at: null })
-      .execute();
-    await recordAudit(trx, now, {
-      type: "session.created",
+  const { token, sessionId } = await openSession(
+    ctx,
+    tokenKinds[kind],
+    {
+      kind,
+      userId: account.userId,
       orgId: account.orgId,
-      actorUserId: account.userId,
-      subjectUserId: account.userId,
-      data: { sessionId: session.id, kind, method: audit.method },
+      membershipId: account.membershipId,
+      // No renewal: the first window is the whole session.
+      expiresAt,
+      absoluteExpiresAt: expiresAt,
+      method: audit.method,
       ip: audit.ip,
-    });
-    return session.id;
-  });
+    },
+    now,
+  );
   return { token, sessionId, expiresAt };
 }
 

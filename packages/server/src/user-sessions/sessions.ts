@@ -3,9 +3,10 @@ import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
 import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
-import { deriveSuccessorToken, generateToken, hashToken } from "../crypto/tokens.ts";
+import { deriveSuccessorToken, hashToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { getSessionPolicy } from "../policies/policies.ts";
+import { openSession } from "../sessions/open-session.ts";
 import type { ActiveOrg } from "./credentials.ts";
 
 function tokenResponse(
@@ -36,35 +37,21 @@ export async function createUserSession(
   const now = ctx.clock.now();
   const absoluteExpiresAt = now + policy.userAbsoluteSeconds * 1000;
   const expiresAt = Math.min(now + policy.userIdleSeconds * 1000, absoluteExpiresAt);
-  const token = generateToken("userSession");
-  await ctx.db.transaction().execute(async (trx) => {
-    const session = await trx
-      .insertInto("sessions")
-      .values({
-        kind: "user",
-        user_id: userId,
-        org_id: org.orgId,
-        membership_id: org.membershipId,
-        created_at: now,
-        expires_at: expiresAt,
-        absolute_expires_at: absoluteExpiresAt,
-        revoked_at: null,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto("session_tokens")
-      .values({ token_hash: hashToken(token), session_id: session.id, created_at: now, grace_ends_at: null })
-      .execute();
-    await recordAudit(trx, now, {
-      type: "session.created",
+  const { token } = await openSession(
+    ctx,
+    "userSession",
+    {
+      kind: "user",
+      userId,
       orgId: org.orgId,
-      actorUserId: userId,
-      subjectUserId: userId,
-      data: { sessionId: session.id, kind: "user", method: audit.method },
+      membershipId: org.membershipId,
+      expiresAt,
+      absoluteExpiresAt,
+      method: audit.method,
       ip: audit.ip,
-    });
-  });
+    },
+    now,
+  );
   return tokenResponse(token, expiresAt, now, userId, org.orgId);
 }
 
