@@ -25,7 +25,9 @@ export function datafeedRoutes(
   return async (app) => {
     // Long-polls in flight end (with an empty batch) when the server closes, so it closes promptly.
     const polls = new Set<AbortController>();
+    let closing = false;
     app.addHook("preClose", async () => {
+      closing = true;
       for (const poll of polls) poll.abort();
     });
 
@@ -100,6 +102,8 @@ export function datafeedRoutes(
           );
         } finally {
           polls.delete(poll);
+          // The server is closing: its idle connections were already closed, so close this one too.
+          if (closing) reply.header("connection", "close");
         }
       },
     });

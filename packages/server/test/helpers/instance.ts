@@ -153,7 +153,7 @@ export async function startTestInstance(options: TestInstanceOptions = {}, reuse
     login,
     async restart() {
       for (const mtlsApp of mtlsApps) await mtlsApp.close();
-      await app.close();
+      await closeApp(app);
       await storage.close();
       const portOf = (url: string) => (url === "" ? 0 : Number(new URL(url).port));
       return startTestInstance(
@@ -167,10 +167,23 @@ export async function startTestInstance(options: TestInstanceOptions = {}, reuse
     },
     async close() {
       for (const mtlsApp of mtlsApps) await mtlsApp.close();
-      await app.close();
+      await closeApp(app);
       await storage.close();
       await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Closes the app, then cuts connections still open a moment later: a client's half-used
+ * keep-alive socket must not hold a test for the server's 72-s keep-alive timeout.
+ */
+async function closeApp(app: FastifyInstance): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), 500);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
 }
