@@ -202,6 +202,31 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
     assert.ok(Number(next.body.events[0].id) > Number(firstIds[1]));
   });
 
+  it("answers bad input with 400 invalid_request and leaves the feed as it was", async () => {
+    const feedId = await createFeed(tessera, tokens);
+    const read = (body: unknown) =>
+      agentRequest(tessera, tokens, `/agent/v5/datafeeds/${feedId}/read`, { body: body as Record<string, unknown> });
+    assertSymphonyError(await read({ ackId: 5 }), 400, "invalid_request");
+    assertSymphonyError(await read({ ackId: "x".repeat(201) }), 400, "invalid_request");
+    assertSymphonyError(
+      await agentRequest(tessera, tokens, "/agent/v5/datafeeds", { body: { tag: 7 } }),
+      400,
+      "invalid_request",
+    );
+    const malformed = await tessera.request(`/agent/v5/datafeeds/${feedId}/read`, {
+      rawBody: "{not json",
+      headers: { sessionToken: tokens.sessionToken, keyManagerToken: tokens.keyManagerToken },
+    });
+    assert.equal(malformed.status, 400, malformed.text);
+    const row = await tessera.ctx.db
+      .selectFrom("datafeeds")
+      .selectAll()
+      .where("id", "=", feedId)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.version, 0, "no read touched the feed");
+    assert.equal(row.pending_ack_id, null);
+  });
+
   it("wraps events in the V4Event envelope, with no token in them", async () => {
     const reader = await addBot(tessera, adminToken);
     const readerTokens = await agentLogin(tessera, reader);
