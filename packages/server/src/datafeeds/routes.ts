@@ -11,7 +11,7 @@ import {
 import { symphonyErrorResponses } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { requireAgentCaller } from "./agent-caller.ts";
-import { createDatafeed, deleteDatafeed, findDatafeed, listDatafeeds } from "./feeds.ts";
+import { createDatafeed, deleteDatafeed, listDatafeeds } from "./feeds.ts";
 import { type DatafeedTiming, defaultDatafeedTiming, readDatafeed } from "./read.ts";
 
 const tags = ["Datafeeds"];
@@ -86,7 +86,6 @@ export function datafeedRoutes(
       },
       handler: async (request, reply) => {
         const caller = await requireAgentCaller(ctx, request.headers);
-        await findDatafeed(ctx, caller, request.params.datafeedId);
         const poll = new AbortController();
         polls.add(poll);
         // The client went away: stop waiting for it.
