@@ -10,6 +10,7 @@ Commands:
   token     info | renew: inspect or renew a saved token. See "tessera token --help".
   certs     Dev CA and client certificates for service sessions: "tessera certs ca", "tessera certs issue --cn NAME".
   keys      "tessera keys rotate": a new signing key for authorization tokens.
+  datafeed  "tessera datafeed tail": the org's security and audit events, live. See "tessera datafeed --help".
   help      Show this help.
 `;
 
@@ -28,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./certs.ts")).runCerts(rest);
     case "keys":
       return (await import("./keys.ts")).runKeys(rest);
+    case "datafeed":
+      return (await import("./commands/datafeed.ts")).runDatafeed(rest);
     case undefined:
     case "help":
     case "--help":

@@ -21,6 +21,10 @@ export const errorCodes = {
   },
   invalid_certificate: { status: 400, title: "The PEM is not a usable X.509 certificate" },
   invalid_public_key: { status: 400, title: "The PEM is not an RSA public key of at least 2048 bits" },
+  datafeed_not_found: {
+    status: 400,
+    title: "The datafeed is unknown, was deleted, or belongs to another user",
+  },
   invalid_credentials: { status: 401, title: "The credentials are not valid" },
   password_expired: { status: 401, title: "The password has expired and must be changed" },
   account_locked: { status: 401, title: "The account is temporarily locked" },
@@ -42,6 +46,11 @@ export const errorCodes = {
   org_access_denied: { status: 403, title: "The user is not an active member of that organisation" },
   account_disabled: { status: 403, title: "The account is deactivated" },
   forbidden: { status: 403, title: "The caller's role does not allow this action" },
+  datafeed_limit_reached: { status: 403, title: "The user already has the most datafeeds allowed (20)" },
+  token_user_mismatch: {
+    status: 401,
+    title: "The sessionToken and the keyManagerToken do not belong to the same user",
+  },
   certificate_key_too_weak: {
     status: 403,
     title: "The client certificate or a certificate of its chain is not RSA of at least 4096 bits",

@@ -9,6 +9,9 @@ import { trustedCaAdminRoutes } from "./certificates/admin-routes.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/config.ts";
 import type { AppContext } from "./context.ts";
+import { startExpirySweeper } from "./datafeeds/expiry-sweeper.ts";
+import type { DatafeedTiming } from "./datafeeds/read.ts";
+import { datafeedRoutes } from "./datafeeds/routes.ts";
 import { createFastify } from "./http/create-fastify.ts";
 import { createMetrics } from "./operations/metrics.ts";
 import { operationsRoutes } from "./operations/routes.ts";
@@ -30,6 +33,10 @@ export interface BuildAppOptions {
   clock?: Clock;
   /** Where logs go (tests capture them here); standard output by default. */
   logStream?: DestinationStream;
+  /** Datafeed long-poll and redelivery periods (30 s each; tests shorten them). */
+  datafeedTiming?: DatafeedTiming;
+  /** Period of the expiry sweeper that records session.expired and password.expiring. */
+  expirySweepIntervalMs?: number;
 }
 
 async function createContext(config: Config, storage: StorageDialect, clock: Clock): Promise<AppContext> {
@@ -106,5 +113,8 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(rsaKeyAdminRoutes(ctx));
   await app.register(resourceServerRoutes(ctx));
   await app.register(ssoRoutes(ctx));
+  await app.register(datafeedRoutes(ctx, options.datafeedTiming));
+  const stopSweeper = startExpirySweeper(ctx, options.expirySweepIntervalMs);
+  app.addHook("onClose", async () => stopSweeper());
   return { app, ctx };
 }

@@ -53,12 +53,18 @@ async function findOrgUser(db: Kysely<Database>, orgId: number, userId: number):
   return orgUsersQuery(db, orgId).where("u.id", "=", userId).executeTakeFirst();
 }
 
-/** Role `service` is for service users, and service users hold no other role. */
+/**
+ * Role `service` is for service users. Besides it, a service user may hold only the read-only
+ * `auditor` role: a monitoring integration that reads the org's datafeed (DESIGN §3).
+ */
 function assertRoleFitsKind(role: Role, kind: UserKind): void {
-  if ((role === "service") !== (kind === "service")) {
+  const fits = kind === "service" ? role === "service" || role === "auditor" : role !== "service";
+  if (!fits) {
     throw new TesseraError(
       "invalid_request",
-      kind === "service" ? 'Service users take the role "service"' : 'The role "service" is only for service users',
+      kind === "service"
+        ? 'Service users take the role "service" (or "auditor")'
+        : 'The role "service" is only for service users',
     );
   }
 }

@@ -8,6 +8,9 @@ import type { Database } from "./schema.ts";
  */
 export type ChangeEvent = { kind: "changed"; topic: string; key: string } | { kind: "flush" };
 
+/** Topic of "an audit event was written" (key: its org id, "" for none): datafeed long-polls wake on it. */
+export const auditTopic = "audit";
+
 export type ChangeHandler = (event: ChangeEvent) => void;
 
 /**

@@ -3,12 +3,14 @@ import type { StorageDialect } from "./dialects/dialect.ts";
 import * as initial from "./migrations/001-initial.ts";
 import * as serviceSessions from "./migrations/002-service-sessions.ts";
 import * as sso from "./migrations/003-sso.ts";
+import * as datafeeds from "./migrations/004-datafeeds.ts";
 
 /** Ordered by name; a new migration is a new file plus one line here. */
 const migrations = {
   "001-initial": initial,
   "002-service-sessions": serviceSessions,
   "003-sso": sso,
+  "004-datafeeds": datafeeds,
 };
 
 export async function migrateToLatest(dialect: StorageDialect): Promise<void> {

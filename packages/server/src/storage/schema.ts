@@ -24,6 +24,8 @@ export interface Database {
   sso_configs: SsoConfigTable;
   sso_login_attempts: SsoLoginAttemptTable;
   sso_handovers: SsoHandoverTable;
+  // Datafeeds (migration 004-datafeeds).
+  datafeeds: DatafeedTable;
 }
 
 type Flag = 0 | 1;
@@ -60,6 +62,8 @@ export interface MembershipTable {
   role: "owner" | "admin" | "auditor" | "member" | "service";
   active: Flag;
   created_at: CreatedAt;
+  /** The password_changed_at for which "password.expiring" was recorded in this org. */
+  password_warning_for: Generated<number | null>;
 }
 
 export interface PasswordHistoryTable {
@@ -100,6 +104,8 @@ export interface SessionTable {
   /** Renewals never reach past this. */
   absolute_expires_at: number;
   revoked_at: number | null;
+  /** 1 once "session.expired" was recorded (the sweeper's conditional update, so one node records it). */
+  expiry_recorded: Generated<Flag>;
 }
 
 /** A session's tokens: the current one, and predecessors still inside their renewal grace. */
@@ -134,6 +140,30 @@ export interface AuditEventTable {
   data: string;
   ip: string | null;
   created_at: CreatedAt;
+  /**
+   * Id of the writing transaction on PostgreSQL (0 on SQLite, whose writers take turns): with
+   * `id` it orders events so that a reader never passes one that has yet to commit.
+   */
+  tx_id: Generated<number>;
+}
+
+/** A user's datafeed: a cursor over the audit events, and the batch delivered but not yet acknowledged. */
+export interface DatafeedTable {
+  id: string;
+  user_id: number;
+  org_id: number;
+  tag: string | null;
+  created_at: CreatedAt;
+  /** Everything up to (acked_tx, acked_id) was acknowledged. */
+  acked_tx: number;
+  acked_id: number;
+  /** The batch in flight: its ackId, its last position, and when it went out. */
+  pending_ack_id: string | null;
+  pending_tx: number | null;
+  pending_id: number | null;
+  pending_sent_at: number | null;
+  /** Bumped on every change, so concurrent reads of one feed (on any node) cannot both move it. */
+  version: number;
 }
 
 export interface ServerSecretTable {

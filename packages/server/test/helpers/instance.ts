@@ -8,6 +8,7 @@ import { type BootstrapResult, bootstrap } from "../../src/bootstrap.ts";
 import { ensureServerTls } from "../../src/certificates/dev-tls.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import type { AppContext } from "../../src/context.ts";
+import type { DatafeedTiming } from "../../src/datafeeds/read.ts";
 import { buildMtlsApp } from "../../src/mtls-app.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
@@ -41,6 +42,11 @@ export interface TestInstance {
   request(path: string, init?: RequestOptions): Promise<TestResponse>;
   /** Logs in and returns the session token. */
   login(email?: string, password?: string, selectedOrg?: number): Promise<string>;
+  /**
+   * Restarts the server: closes this instance WITHOUT deleting its data, then starts a new one
+   * on the same data directory or database, the same clock and the same ports.
+   */
+  restart(): Promise<TestInstance>;
   close(): Promise<void>;
 }
 
@@ -56,14 +62,26 @@ export interface TestInstanceOptions {
   generateAdminPassword?: boolean;
   /** Also start the pod and key-manager mutual-TLS listeners, as serve() does. */
   mtls?: boolean;
+  /** Datafeed long-poll and redelivery periods (30 s each by default). */
+  datafeedTiming?: DatafeedTiming;
 }
 
-export async function startTestInstance(options: TestInstanceOptions = {}): Promise<TestInstance> {
-  const dataDir = mkdtempSync(join(tmpdir(), "tessera-test-"));
+/** What a restart reuses. */
+interface Reuse {
+  dataDir: string;
+  database: TestDatabase | undefined;
+  ports: { http: number; pod: number; keymanager: number };
+}
+
+export async function startTestInstance(options: TestInstanceOptions = {}, reuse?: Reuse): Promise<TestInstance> {
+  const dataDir = reuse?.dataDir ?? mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new TestClock();
   // A DATABASE_URL given by the test wins; otherwise the run's store decides.
-  const database: TestDatabase | undefined =
-    testStore === "postgres" && options.env?.DATABASE_URL === undefined ? await createTestDatabase() : undefined;
+  const database: TestDatabase | undefined = reuse
+    ? reuse.database
+    : testStore === "postgres" && options.env?.DATABASE_URL === undefined
+      ? await createTestDatabase()
+      : undefined;
   const config = loadConfig({
     env: {
       TESSERA_DATA_DIR: dataDir,
@@ -85,8 +103,8 @@ export async function startTestInstance(options: TestInstanceOptions = {}): Prom
       done();
     },
   });
-  const { app, ctx } = await buildApp({ config, storage, clock, logStream });
-  await app.listen({ host: "127.0.0.1", port: config.httpAddr.port });
+  const { app, ctx } = await buildApp({ config, storage, clock, logStream, datafeedTiming: options.datafeedTiming });
+  await app.listen({ host: "127.0.0.1", port: reuse?.ports.http ?? config.httpAddr.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -101,7 +119,7 @@ export async function startTestInstance(options: TestInstanceOptions = {}): Prom
     serverCaPem = tls.caPath ? readFileSync(tls.caPath, "utf8") : "";
     for (const role of ["pod", "keymanager"] as const) {
       const mtlsApp = await buildMtlsApp(ctx, role, { tls, logStream });
-      await mtlsApp.listen({ host: "127.0.0.1", port: 0 });
+      await mtlsApp.listen({ host: "127.0.0.1", port: reuse?.ports[role] ?? 0 });
       const mtlsAddress = mtlsApp.server.address();
       mtlsUrls[role] = `https://127.0.0.1:${typeof mtlsAddress === "object" && mtlsAddress ? mtlsAddress.port : 0}`;
       mtlsApps.push(mtlsApp);
@@ -133,12 +151,39 @@ export async function startTestInstance(options: TestInstanceOptions = {}): Prom
     logs,
     request,
     login,
+    async restart() {
+      for (const mtlsApp of mtlsApps) await mtlsApp.close();
+      await closeApp(app);
+      await storage.close();
+      const portOf = (url: string) => (url === "" ? 0 : Number(new URL(url).port));
+      return startTestInstance(
+        { ...options, clock },
+        {
+          dataDir,
+          database,
+          ports: { http: port, pod: portOf(mtlsUrls.pod), keymanager: portOf(mtlsUrls.keymanager) },
+        },
+      );
+    },
     async close() {
       for (const mtlsApp of mtlsApps) await mtlsApp.close();
-      await app.close();
+      await closeApp(app);
       await storage.close();
       await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Closes the app, then cuts connections still open a moment later: a client's half-used
+ * keep-alive socket must not hold a test for the server's 72-s keep-alive timeout.
+ */
+async function closeApp(app: FastifyInstance): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), 500);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
 }

@@ -38,6 +38,18 @@ export interface StorageDialect {
    * must not race through migrations and bootstrap.
    */
   withStartupLock<T>(task: () => Promise<T>): Promise<T>;
+  /**
+   * Migration step: gives `audit_events` its `tx_id` column (the writing transaction on
+   * PostgreSQL, 0 on SQLite) and a trigger that announces every new event on the change feed
+   * (topic "audit", key the org id) once its transaction commits.
+   */
+  installAuditFeed(db: Kysely<Database>): Promise<void>;
+  /**
+   * Audit events whose `tx_id` is below this value are all committed or rolled back: a reader
+   * that stops there never passes an event that commits later (PostgreSQL's snapshot xmin;
+   * SQLite commits one writer at a time, so every event is settled).
+   */
+  settledAuditHorizon(db: Kysely<Database>): Promise<number>;
   /** Whether the database is reachable (for /readyz). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -1,8 +1,9 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import { auditTopic } from "../../change-feed.ts";
 import type { Database } from "../../schema.ts";
 import type { StorageDialect } from "../dialect.ts";
-import { createNotifyChangeFeed } from "./notify-change-feed.ts";
+import { changeChannel, createNotifyChangeFeed } from "./notify-change-feed.ts";
 import { isPostgresUnavailableError } from "./unavailable-errors.ts";
 
 // int8 (bigint, bigserial, count(*)) arrives as a string by default; every such value in
@@ -45,6 +46,25 @@ export function openPostgres({ connectionString, poolSize }: PostgresOptions): S
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === "23505",
     async lockOrg(trx, orgId) {
       await trx.selectFrom("orgs").select("id").where("id", "=", orgId).forUpdate().execute();
+    },
+    async installAuditFeed(migrating) {
+      await sql`alter table audit_events add column tx_id bigint not null default txid_current()`.execute(migrating);
+      // NOTIFY inside the writer's transaction: delivered to every node when (and only if) it commits.
+      await sql
+        .raw(`create or replace function tessera_audit_written() returns trigger language plpgsql as $$
+          begin
+            perform pg_notify('${changeChannel}', json_build_object('topic', '${auditTopic}', 'key', coalesce(new.org_id::text, ''))::text);
+            return null;
+          end $$`)
+        .execute(migrating);
+      await sql`create trigger audit_events_written after insert on audit_events
+        for each row execute function tessera_audit_written()`.execute(migrating);
+    },
+    async settledAuditHorizon(reading) {
+      const result = await sql<{
+        horizon: number;
+      }>`select txid_snapshot_xmin(txid_current_snapshot()) as horizon`.execute(reading);
+      return Number(result.rows[0]?.horizon ?? 0);
     },
     async withStartupLock(task) {
       // A connection of its own: the task needs pooled connections while the lock is held.

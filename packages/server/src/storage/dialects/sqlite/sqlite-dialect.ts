@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, sql } from "kysely";
-import { createInProcessChangeFeed } from "../../change-feed.ts";
+import { auditTopic, createInProcessChangeFeed } from "../../change-feed.ts";
 import type { Database } from "../../schema.ts";
 import type { StorageDialect } from "../dialect.ts";
 import { withSqliteStartupLock } from "./startup-lock.ts";
@@ -50,6 +50,12 @@ export function openSqlite(file: string): StorageDialect {
   connection.pragma("busy_timeout = 5000");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   const changes = createInProcessChangeFeed();
+  // Called by the audit_events trigger (migration 004): wakes this process's datafeed long-polls.
+  // Delivery is deferred, and the woken reader's query waits for the writer's transaction.
+  connection.function("tessera_audit_written", (orgId: unknown) => {
+    void changes.publish(auditTopic, orgId === null ? "" : String(orgId));
+    return null;
+  });
   return {
     name: "sqlite",
     db,
@@ -66,6 +72,12 @@ export function openSqlite(file: string): StorageDialect {
       return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
     },
     lockOrg: async () => {},
+    async installAuditFeed(migrating) {
+      await sql`alter table audit_events add column tx_id integer not null default 0`.execute(migrating);
+      await sql`create trigger audit_events_written after insert on audit_events
+        begin select tessera_audit_written(new.org_id); end`.execute(migrating);
+    },
+    settledAuditHorizon: async () => Number.MAX_SAFE_INTEGER,
     withStartupLock: (task) => withSqliteStartupLock(file, task),
     async ping() {
       try {
