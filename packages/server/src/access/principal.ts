@@ -123,7 +123,17 @@ export async function authenticate(
 export async function resolveSessionToken(ctx: AppContext, token: string): Promise<Principal> {
   if (!looksLikeToken(token, "userSession")) throw invalidToken("The token is not valid", true);
   const tokenHash = hashToken(token);
-  const [row] = await findSessionByTokenHash(ctx.db, [tokenHash]);
+  const row = await ctx.storage.cache.read(
+    `session-token:${tokenHash}`,
+    async () => (await findSessionByTokenHash(ctx.db, [tokenHash]))[0],
+    (found) => [
+      `session_tokens:${tokenHash}`,
+      `sessions:${found.session_id}`,
+      `users:${found.user_id}`,
+      `memberships:${found.membership_id}`,
+      `orgs:${found.org_id}`,
+    ],
+  );
   const now = ctx.clock.now();
   if (
     row?.kind !== "user" ||
@@ -163,7 +173,16 @@ const lastUsedResolutionMs = 60_000;
 export async function resolveApiKey(ctx: AppContext, key: string): Promise<Principal> {
   if (!looksLikeToken(key, "apiKey")) throw invalidToken("The API key is not valid", true);
   const keyHash = hashToken(key);
-  const [row] = await findApiKeyByHash(ctx.db, [keyHash]);
+  const row = await ctx.storage.cache.read(
+    `api-key:${keyHash}`,
+    async () => (await findApiKeyByHash(ctx.db, [keyHash]))[0],
+    (found) => [
+      `api_keys:${found.key_id}`,
+      `users:${found.user_id}`,
+      `memberships:${found.membership_id}`,
+      `orgs:${found.org_id}`,
+    ],
+  );
   if (!row || row.revoked_at !== null || row.user_active !== 1 || row.membership_active !== 1) {
     throw invalidToken("The API key is revoked or unknown", true);
   }

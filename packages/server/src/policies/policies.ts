@@ -1,5 +1,6 @@
 import type { PasswordPolicy, SessionPolicy } from "@tessera/protocol";
 import type { Kysely } from "kysely";
+import type { StorageDialect } from "../storage/dialects/dialect.ts";
 import { reusableQuery } from "../storage/reusable-query.ts";
 import type { Database } from "../storage/schema.ts";
 
@@ -33,6 +34,16 @@ export async function getPasswordPolicy(db: Kysely<Database>, orgId: number): Pr
     maxFailedAttempts: row.max_failed_attempts,
     lockoutMinutes: row.lockout_minutes,
   };
+}
+
+/** `getPasswordPolicy` through the node's exact read cache, for the hot path (no transaction). */
+export async function readPasswordPolicy(storage: StorageDialect, orgId: number): Promise<PasswordPolicy> {
+  const policy = await storage.cache.read(
+    `password-policy:${orgId}`,
+    () => getPasswordPolicy(storage.db, orgId),
+    () => [`password_policies:${orgId}`],
+  );
+  return policy ?? defaultPasswordPolicy;
 }
 
 export async function getSessionPolicy(db: Kysely<Database>, orgId: number): Promise<SessionPolicy> {

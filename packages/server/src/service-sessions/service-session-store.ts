@@ -4,6 +4,7 @@ import { hashToken, looksLikeToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { getSessionPolicy } from "../policies/policies.ts";
 import { openSession } from "../sessions/open-session.ts";
+import { reusableQuery } from "../storage/reusable-query.ts";
 
 export type ServiceSessionKind = "service" | "keymanager";
 
@@ -27,6 +28,32 @@ export interface LiveServiceSession extends ServiceAccount {
   expiresAt: number;
   createdAt: number;
 }
+
+/** Every call with a sessionToken or keyManagerToken header runs this lookup: compiled once. */
+const findServiceSessionByTokenHash = reusableQuery((db) =>
+  db
+    .selectFrom("session_tokens as t")
+    .innerJoin("sessions as s", "s.id", "t.session_id")
+    .innerJoin("users as u", "u.id", "s.user_id")
+    .innerJoin("memberships as m", "m.id", "s.membership_id")
+    .select([
+      "s.id as session_id",
+      "s.kind",
+      "s.created_at",
+      "s.expires_at",
+      "s.revoked_at",
+      "s.org_id",
+      "u.id as user_id",
+      "u.username",
+      "u.email",
+      "u.display_name",
+      "u.active as user_active",
+      "m.id as membership_id",
+      "m.role",
+      "m.active as membership_active",
+    ])
+    .where("t.token_hash", "=", ""),
+);
 
 const tokenKinds = { service: "serviceSession", keymanager: "keyManagerSession" } as const;
 
@@ -79,29 +106,17 @@ export async function findLiveServiceSession(
   kind: ServiceSessionKind,
 ): Promise<LiveServiceSession | undefined> {
   if (!looksLikeToken(token, tokenKinds[kind])) return undefined;
-  const row = await ctx.db
-    .selectFrom("session_tokens as t")
-    .innerJoin("sessions as s", "s.id", "t.session_id")
-    .innerJoin("users as u", "u.id", "s.user_id")
-    .innerJoin("memberships as m", "m.id", "s.membership_id")
-    .select([
-      "s.id as session_id",
-      "s.kind",
-      "s.created_at",
-      "s.expires_at",
-      "s.revoked_at",
-      "s.org_id",
-      "u.id as user_id",
-      "u.username",
-      "u.email",
-      "u.display_name",
-      "u.active as user_active",
-      "m.id as membership_id",
-      "m.role",
-      "m.active as membership_active",
-    ])
-    .where("t.token_hash", "=", hashToken(token))
-    .executeTakeFirst();
+  const tokenHash = hashToken(token);
+  const row = await ctx.storage.cache.read(
+    `service-token:${tokenHash}`,
+    async () => (await findServiceSessionByTokenHash(ctx.db, [tokenHash]))[0],
+    (found) => [
+      `session_tokens:${tokenHash}`,
+      `sessions:${found.session_id}`,
+      `users:${found.user_id}`,
+      `memberships:${found.membership_id}`,
+    ],
+  );
   const now = ctx.clock.now();
   if (
     row?.kind !== kind ||

@@ -21,6 +21,7 @@ export async function openStorage(options: StorageOptions): Promise<StorageDiale
     : openSqlite(join(options.dataDir, "tessera.db"));
   try {
     await storage.withStartupLock(() => migrateToLatest(storage));
+    storage.armReadCache();
   } catch (error) {
     await storage.close();
     throw error;

@@ -13,7 +13,7 @@ import { authenticate, presentedBearerToken } from "../access/principal.ts";
 import { problemResponses, userSecurity } from "../access/route-schemas.ts";
 import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
-import { getPasswordPolicy, passwordExpiresAt } from "../policies/policies.ts";
+import { passwordExpiresAt, readPasswordPolicy } from "../policies/policies.ts";
 import { createApiKey } from "./api-keys.ts";
 import { listActiveOrgs } from "./credentials.ts";
 import { loginWithPassword } from "./login.ts";
@@ -77,7 +77,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       handler: async (request) => {
         const principal = await authenticate(ctx, request, "self:read");
-        const policy = await getPasswordPolicy(ctx.db, principal.orgId);
+        const policy = await readPasswordPolicy(ctx.storage, principal.orgId);
         const passwordExpiry =
           principal.kind === "person" ? passwordExpiresAt(policy, principal.passwordChangedAt) : null;
         return {

@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, Kysely } from "kysely";
 import type { ChangeFeed } from "../change-feed.ts";
+import type { ReadCache } from "../read-cache.ts";
 import type { Database } from "../schema.ts";
 
 /**
@@ -17,6 +18,10 @@ export interface StorageDialect {
   readonly bigintColumnType: "integer" | "bigint";
   /** Invalidation channel between the nodes that share this database. */
   readonly changes: ChangeFeed;
+  /** The exact cache of hot-path reads (see read-cache.ts); reads pass through until armed. */
+  readonly cache: ReadCache;
+  /** Starts the read cache once the schema is up to date (SQLite's change triggers need the tables). */
+  armReadCache(): void;
   /**
    * Whether `error` means the database cannot be reached right now (down, restarting, failing
    * over, pool exhausted): answered 503 with Retry-After instead of 500.

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { auditTopic } from "../../change-feed.ts";
+import { uncachedReads } from "../../read-cache.ts";
 import type { Database } from "../../schema.ts";
 import type { StorageDialect } from "../dialect.ts";
 import { changeChannel, createNotifyChangeFeed } from "./notify-change-feed.ts";
@@ -42,6 +43,10 @@ export function openPostgres({ connectionString, poolSize }: PostgresOptions): S
     autoIncrement: (column) => column.primaryKey(),
     bigintColumnType: "bigint",
     changes,
+    // Several nodes: a notification may still be on its way to this node when a client that saw
+    // the change elsewhere calls it, so no entry could be trusted without a round trip.
+    cache: uncachedReads,
+    armReadCache: () => {},
     isUnavailableError: isPostgresUnavailableError,
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === "23505",
     async lockOrg(trx, orgId) {

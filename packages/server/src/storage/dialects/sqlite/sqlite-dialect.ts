@@ -5,6 +5,7 @@ import { Kysely, type SqliteDatabase, SqliteDialect, sql } from "kysely";
 import { auditTopic, createInProcessChangeFeed } from "../../change-feed.ts";
 import type { Database } from "../../schema.ts";
 import type { StorageDialect } from "../dialect.ts";
+import { createSqliteReadCache } from "./sqlite-read-cache.ts";
 import { withSqliteStartupLock } from "./startup-lock.ts";
 
 /** The file is locked by another process for longer than busy_timeout: worth a retry, not a 500. */
@@ -56,6 +57,7 @@ export function openSqlite(file: string): StorageDialect {
     void changes.publish(auditTopic, orgId === null ? "" : String(orgId));
     return null;
   });
+  const readCache = createSqliteReadCache(connection);
   return {
     name: "sqlite",
     db,
@@ -63,6 +65,8 @@ export function openSqlite(file: string): StorageDialect {
     autoIncrement: (column) => column.primaryKey().autoIncrement(),
     bigintColumnType: "integer",
     changes,
+    cache: readCache.cache,
+    armReadCache: readCache.arm,
     isUnavailableError(error) {
       const code = (error as { code?: unknown } | null)?.code;
       return typeof code === "string" && unavailableCodes.has(code);
