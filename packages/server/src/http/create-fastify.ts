@@ -22,6 +22,17 @@ export const redactedLogPaths = [
   "*.clientSecret",
 ];
 
+/**
+ * Query parameters that carry one-time secrets (the identity provider's authorization code and
+ * the sign-on state on /sso/callback, tokens that some clients put in URLs).
+ */
+const secretQueryParameters = /([?&](?:code|state|token|access_token|id_token|session_state)=)[^&#]*/gi;
+
+/** A request URL as it may be logged: secret query values replaced. */
+export function loggableUrl(url: string): string {
+  return url.replace(secretQueryParameters, "$1[redacted]");
+}
+
 export interface TlsServerOptions {
   key: string;
   cert: string;
@@ -42,6 +53,15 @@ export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {
     logger: {
       level: ctx.config.logLevel,
       redact: { paths: redactedLogPaths, censor: "[redacted]" },
+      serializers: {
+        req: (request) => ({
+          method: request.method,
+          url: loggableUrl(request.url),
+          host: request.host,
+          remoteAddress: request.ip,
+          remotePort: request.socket?.remotePort,
+        }),
+      },
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     bodyLimit: ctx.config.bodyLimit,

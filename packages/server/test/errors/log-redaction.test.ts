@@ -97,6 +97,13 @@ describe("log redaction", () => {
       `GET /user/users/me HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${renewed}\r\nBroken Header\r\n\r\n`,
     );
 
+    // One-time secrets in query strings: the provider's code and the state on the SSO callback.
+    const providerCode = "provider-code-to-hide";
+    const ssoState = "sso-state-to-hide";
+    secrets.push(providerCode, ssoState);
+    await tessera.request(`/sso/callback?code=${providerCode}&state=${ssoState}`);
+    await tessera.request(`/sso/callback?state=${ssoState}&error=access_denied`);
+
     // Logout last.
     assert.equal((await tessera.request("/user/authenticate", { method: "DELETE", token: renewed })).status, 204);
     await new Promise((resolve) => setImmediate(resolve));
