@@ -21,6 +21,11 @@ export interface TrustAnchor {
 /** The chain from the leaf up to (and including) the highest trusted CA on it, and who trusts it. */
 export interface VerifiedChain {
   path: X509Certificate[];
+  /**
+   * Issuers the client sent above the highest trusted CA (when an org trusts an intermediate):
+   * not needed for trust, but the seed's key-size rule names the root, so they are checked too.
+   */
+  above: X509Certificate[];
   trustingOrgIds: number[];
 }
 
@@ -81,7 +86,7 @@ export function buildTrustedChain(presented: PresentedCertificate, anchors: read
   if (trustedLength === 0) {
     throw new TesseraError("certificate_untrusted");
   }
-  return { path: path.slice(0, trustedLength), trustingOrgIds: [...trustingOrgIds] };
+  return { path: path.slice(0, trustedLength), above: path.slice(trustedLength), trustingOrgIds: [...trustingOrgIds] };
 }
 
 /** 401 when any certificate of the path is outside its validity period at `now` (Unix ms). */
@@ -117,14 +122,26 @@ export function checkKeyStrength(path: readonly X509Certificate[]): void {
   }
 }
 
-/** Parses a PEM certificate; 400 invalid_certificate when it is not one. */
+const pemCertificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * Parses exactly one PEM certificate (text around it, as `openssl x509 -text` prints, is
+ * ignored); 400 invalid_certificate when there is none or more than one, since keeping only
+ * the first of a bundle would silently drop the others.
+ */
 export function parseCertificatePem(pem: string): X509Certificate {
-  const trimmed = pem.trim();
-  if (!/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----$/.test(trimmed)) {
+  const [block, ...more] = pem.match(pemCertificateBlock) ?? [];
+  if (block === undefined) {
     throw new TesseraError("invalid_certificate", "Expected one PEM certificate (-----BEGIN CERTIFICATE-----)");
   }
+  if (more.length > 0) {
+    throw new TesseraError(
+      "invalid_certificate",
+      `Expected one PEM certificate, found ${more.length + 1}; add each certificate on its own`,
+    );
+  }
   try {
-    return new X509Certificate(trimmed);
+    return new X509Certificate(block);
   } catch {
     throw new TesseraError("invalid_certificate", "The PEM does not decode to an X.509 certificate");
   }

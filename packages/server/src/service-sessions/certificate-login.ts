@@ -30,7 +30,7 @@ export async function authenticateClientCertificate(ctx: AppContext, socket: unk
   }
   const chain = buildTrustedChain(presented, await loadTrustAnchors(ctx));
   checkValidity(chain.path, ctx.clock.now());
-  checkKeyStrength(chain.path);
+  checkKeyStrength([...chain.path, ...chain.above]);
   const account = await findServiceAccount(ctx, presented.commonName, chain.trustingOrgIds);
   await assertNoApplicationConflict(ctx, account.orgId, account.username);
   return account;

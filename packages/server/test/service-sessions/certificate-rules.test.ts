@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { validFor } from "../../src/certificates/generate.ts";
+import { createCaCertificate, validFor } from "../../src/certificates/generate.ts";
+import { createSecondOrg } from "../helpers/admin.ts";
 import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "../helpers/certificates.ts";
 import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { mtlsRequest } from "../helpers/mtls-client.ts";
@@ -114,6 +115,42 @@ describe("service sessions over mutual TLS: certificate rules", () => {
     });
     const response = await authenticate(credentials);
     assert.equal(response.status, 200, response.text);
+  });
+
+  it("checks the root the client sends above a trusted intermediate: 403 when it is RSA-2048", async () => {
+    // An org that trusts only an RSA-4096 intermediate whose own root is RSA-2048 and trusted by no org.
+    const { orgId, token } = await createSecondOrg(tessera, adminToken, "Trusts an intermediate");
+    const weakKeys = kit.weakRoot.keys;
+    const unseenRoot = {
+      keys: weakKeys,
+      certificatePem: await createCaCertificate({
+        keys: weakKeys,
+        commonName: "Weak root no org trusts",
+        validity: validFor(365),
+      }),
+    };
+    const intermediate = await kit.intermediate(unseenRoot, "Intermediate under a weak root");
+    const trusted = await tessera.request(`/admin/orgs/${orgId}/trusted-cas`, {
+      token,
+      body: { pem: intermediate.certificatePem },
+    });
+    assert.equal(trusted.status, 201, trusted.text);
+    await createServiceUser(tessera.ctx.db, { orgId, username: "under-intermediate-bot" });
+    const withRoot = await kit.issue({
+      cn: "under-intermediate-bot",
+      issuer: intermediate,
+      withChain: [intermediate.certificatePem, unseenRoot.certificatePem],
+    });
+    const refused = await authenticate(withRoot);
+    assertRefused(refused, 403, "certificate_key_too_weak");
+    assert.match(refused.body.message, /root has a RSA 2048 bits/);
+    // Not sent, the root is unknown: the chain ends at the trusted intermediate, strong enough.
+    const withoutRoot = await kit.issue({
+      cn: "under-intermediate-bot",
+      issuer: intermediate,
+      withChain: [intermediate.certificatePem],
+    });
+    assert.equal((await authenticate(withoutRoot)).status, 200);
   });
 
   it("opens a key-manager session on the key-manager listener with the same certificate", async () => {

@@ -224,6 +224,33 @@ describe("trusted CA administration", () => {
     assert.equal(list.body.length, 1);
   });
 
+  it("refuses a bundle of several certificates rather than keep only the first, and reads openssl's text output", async () => {
+    const bundle = `${kit.weakRoot.certificatePem.trim()}\n${kit.untrustedRoot.certificatePem.trim()}\n`;
+    const refused = await tessera.request(`/admin/orgs/${tessera.orgId}/trusted-cas`, {
+      token: adminToken,
+      body: { pem: bundle },
+    });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.code, "invalid_certificate");
+    assert.match(refused.body.detail, /found 2/);
+    const list = await tessera.request(`/admin/orgs/${tessera.orgId}/trusted-cas`, { token: adminToken });
+    assert.equal(list.body.length, 1, "nothing stored");
+
+    // `openssl x509 -text` prints a description before the PEM block.
+    const withText = `Certificate:\n    Data:\n        Version: 3 (0x2)\n${kit.weakRoot.certificatePem}`;
+    const added = await tessera.request(`/admin/orgs/${tessera.orgId}/trusted-cas`, {
+      token: adminToken,
+      body: { pem: withText },
+    });
+    assert.equal(added.status, 201, added.text);
+    assert.match(added.body.subject, /Weak Root CA/);
+    const removed = await tessera.request(`/admin/orgs/${tessera.orgId}/trusted-cas/${added.body.id}`, {
+      method: "DELETE",
+      token: adminToken,
+    });
+    assert.equal(removed.status, 204);
+  });
+
   it("needs a token of an admin of that org: 401 without, 403 for another org, 404 for an unknown CA", async () => {
     const anonymous = await tessera.request(`/admin/orgs/${tessera.orgId}/trusted-cas`);
     assert.equal(anonymous.status, 401);
