@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../config/config.ts";
@@ -84,9 +85,12 @@ export async function ensureServerTls(
   if (config.tlsCert !== undefined || config.tlsKey !== undefined) {
     if (config.tlsCert === undefined) throw new ConfigError("TESSERA_TLS_CERT", "is required with TESSERA_TLS_KEY");
     if (config.tlsKey === undefined) throw new ConfigError("TESSERA_TLS_KEY", "is required with TESSERA_TLS_CERT");
+    const cert = readSetting("TESSERA_TLS_CERT", config.tlsCert);
+    const key = readSetting("TESSERA_TLS_KEY", config.tlsKey);
+    checkOperatorTls(cert, key);
     return {
-      cert: readSetting("TESSERA_TLS_CERT", config.tlsCert),
-      key: readSetting("TESSERA_TLS_KEY", config.tlsKey),
+      cert,
+      key,
       certPath: config.tlsCert,
       keyPath: config.tlsKey,
       caPath: undefined,
@@ -120,6 +124,25 @@ export async function ensureServerTls(
   writeSecret(paths.serverKey, key);
   writeFileSync(paths.serverCert, cert);
   return { cert, key, certPath: paths.serverCert, keyPath: paths.serverKey, caPath: ca.certPath, generated: true };
+}
+
+/** Fails start-up naming the setting, rather than with OpenSSL's words at the first handshake. */
+function checkOperatorTls(certPem: string, keyPem: string): void {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(certPem);
+  } catch (error) {
+    throw new ConfigError("TESSERA_TLS_CERT", `is not a PEM certificate: ${(error as Error).message}`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (error) {
+    throw new ConfigError("TESSERA_TLS_KEY", `is not a PEM private key: ${(error as Error).message}`);
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw new ConfigError("TESSERA_TLS_KEY", "does not belong to the certificate in TESSERA_TLS_CERT");
+  }
 }
 
 function readSetting(setting: string, path: string): string {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { defaultPasswordPolicy } from "../policies/policies.ts";
 
 export type ServerRole = "pod" | "keymanager" | "agent";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -201,7 +202,7 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     dbPoolSize: parseInteger(name("dbPoolSize"), raw("dbPoolSize") ?? "10", 1, 1000),
     roles: parseRoles(name("roles"), raw("roles") ?? ""),
     bootstrapAdminEmail: parseEmail(name("bootstrapAdminEmail"), raw("bootstrapAdminEmail")),
-    bootstrapAdminPassword: raw("bootstrapAdminPassword"),
+    bootstrapAdminPassword: parseBootstrapPassword(name("bootstrapAdminPassword"), raw("bootstrapAdminPassword")),
     logLevel: parseEnum(name("logLevel"), raw("logLevel") ?? "info", logLevels),
     tlsCert: raw("tlsCert"),
     tlsKey: raw("tlsKey"),
@@ -317,6 +318,15 @@ function parseEmail(setting: string, value: string | undefined): string | undefi
   if (value === undefined) return undefined;
   if (!/^[^\s@]+@[^\s@]+$/.test(value)) throw new ConfigError(setting, `"${value}" is not an email address`);
   return value.toLowerCase();
+}
+
+/** The bootstrap org starts with the default password policy; its admin's password must pass it. */
+function parseBootstrapPassword(setting: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if ([...value].length < defaultPasswordPolicy.minLength) {
+    throw new ConfigError(setting, `must be at least ${defaultPasswordPolicy.minLength} characters long`);
+  }
+  return value;
 }
 
 function parseEnum<T extends string>(setting: string, value: string, allowed: readonly T[]): T {

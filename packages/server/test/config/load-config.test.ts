@@ -126,6 +126,9 @@ describe("loadConfig", () => {
       ["DATABASE_URL", "sqlite:./data/tessera.db"],
       ["DATABASE_URL", "postgres://["],
       ["TESSERA_BOOTSTRAP_ADMIN_EMAIL", "admin"],
+      // The bootstrap org starts with the default policy (at least 12 characters).
+      ["TESSERA_BOOTSTRAP_ADMIN_PASSWORD", "x"],
+      ["TESSERA_BOOTSTRAP_ADMIN_PASSWORD", "eleven char"],
     ];
     for (const [setting, value] of bad) {
       assertRejects(() => loadConfig({ argv: [], env: { [setting]: value } }), setting);
