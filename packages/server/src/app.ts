@@ -9,6 +9,7 @@ import { trustedCaAdminRoutes } from "./certificates/admin-routes.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/config.ts";
 import type { AppContext } from "./context.ts";
+import { prepareDummyPassword } from "./crypto/passwords.ts";
 import { startExpirySweeper } from "./datafeeds/expiry-sweeper.ts";
 import type { DatafeedTiming } from "./datafeeds/read.ts";
 import { datafeedRoutes } from "./datafeeds/routes.ts";
@@ -64,6 +65,7 @@ async function createContext(config: Config, storage: StorageDialect, clock: Clo
 /** Builds the HTTP application without listening: the entry point (or a test) listens. */
 export async function buildApp(options: BuildAppOptions): Promise<{ app: FastifyInstance; ctx: AppContext }> {
   const ctx = await createContext(options.config, options.storage, options.clock ?? systemClock);
+  await prepareDummyPassword();
   const app = createFastify(ctx, { logStream: options.logStream });
 
   await app.register(swagger, {

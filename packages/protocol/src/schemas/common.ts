@@ -4,7 +4,8 @@ import { roles } from "../roles.ts";
 /** Positive integer identifiers, as both seed systems use. */
 export const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
-export const IdParam = Type.String({ pattern: "^[1-9][0-9]{0,15}$", description: "A positive integer" });
+// At most 15 digits: every such number is below 2^53 and survives Number() exactly.
+export const IdParam = Type.String({ pattern: "^[1-9][0-9]{0,14}$", description: "A positive integer" });
 
 export const RoleName = Type.Union(
   roles.map((role) => Type.Literal(role)),

@@ -25,11 +25,20 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
 
 let dummyHash: Promise<string> | undefined;
 
+function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword("tessera-dummy-password-for-unknown-users");
+  return dummyHash;
+}
+
+/** Computes the dummy hash ahead of the first login, so the first unknown email costs no more than a wrong password. */
+export async function prepareDummyPassword(): Promise<void> {
+  await dummyPasswordHash();
+}
+
 /**
  * Spends the same work as a real verification, for logins whose email is unknown, so that
  * response time does not reveal which emails have accounts.
  */
 export async function verifyDummyPassword(password: string): Promise<void> {
-  dummyHash ??= hashPassword("tessera-dummy-password-for-unknown-users");
-  await verifyPassword(await dummyHash, password);
+  await verifyPassword(await dummyPasswordHash(), password);
 }

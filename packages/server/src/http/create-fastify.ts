@@ -4,7 +4,7 @@ import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifySe
 import type { DestinationStream } from "pino";
 import type { AppContext } from "../context.ts";
 import { handleClientError } from "../errors/client-error-handler.ts";
-import { registerErrorHandling } from "../errors/error-handler.ts";
+import { registerErrorHandling, sendError } from "../errors/error-handler.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 
 /** Header and body paths whose values never reach a log line. */
@@ -71,6 +71,10 @@ export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
     clientErrorHandler: handleClientError,
+    // Errors Fastify raises before routing (a path with bad percent-encoding, an over-long
+    // parameter) get the same answer shape as every other client mistake.
+    frameworkErrors: (error, request, reply) =>
+      sendError(request, reply, new TesseraError("invalid_request", `The request URL is not valid: ${error.message}`)),
   };
   const app = (
     options.mutualTls

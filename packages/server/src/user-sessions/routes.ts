@@ -13,6 +13,7 @@ import { authenticate, presentedBearerToken } from "../access/principal.ts";
 import { problemResponses, userSecurity } from "../access/route-schemas.ts";
 import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
 import { passwordExpiresAt, readPasswordPolicy } from "../policies/policies.ts";
 import { createApiKey } from "./api-keys.ts";
 import { listActiveOrgs } from "./credentials.ts";
@@ -36,6 +37,8 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get("/user/authenticate", {
+      // Renewal changes state: a HEAD would retire the token and never show its successor.
+      exposeHeadRoute: false,
       schema: {
         tags,
         summary: "Renew a session token: a new token with a new window",
@@ -57,13 +60,15 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       handler: async (request, reply) => {
         const principal = await authenticate(ctx, request);
-        if (principal.sessionId !== null) {
-          await revokeSessions(
-            ctx,
-            { orgId: principal.orgId, sessionId: principal.sessionId },
-            { actorUserId: principal.userId, reason: "logout", ip: request.ip },
-          );
+        if (principal.sessionId === null) {
+          // A 204 here would let an integration believe its key is gone.
+          throw new TesseraError("invalid_request", "An API key has no session to log out; an org admin revokes it");
         }
+        await revokeSessions(
+          ctx,
+          { orgId: principal.orgId, sessionId: principal.sessionId },
+          { actorUserId: principal.userId, reason: "logout", ip: request.ip },
+        );
         return reply.status(204).send(null);
       },
     });

@@ -236,6 +236,40 @@ describe("bad input", () => {
     assert.equal(wrongMethod.headers["content-type"], problemJson);
   });
 
+  it("answers a path with bad percent-encoding in the API's own error shape", async () => {
+    for (const path of ["/admin/orgs/%ZZ/users", "/user/%ZZ", "/user/users/me%"]) {
+      assertProblem(await rawRequest(tessera.baseUrl, path), 400, "invalid_request", path);
+    }
+    // Symphony's prefixes answer in Symphony's shape, as for every other error there.
+    const symphony = await rawRequest(tessera.baseUrl, "/agent/v5/datafeeds/%ZZ");
+    assert.equal(symphony.status, 400, symphony.text);
+    assert.deepEqual([symphony.body?.code, symphony.body?.reason], [400, "invalid_request"]);
+  });
+
+  it("refuses path ids too large to be held exactly with 400 invalid_id", async () => {
+    const token = await tessera.login();
+    for (const id of ["9999999999999999", "9007199254740993"]) {
+      const response = await rawRequest(tessera.baseUrl, `/admin/orgs/${tessera.orgId}/users/${id}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ role: "member" }),
+      });
+      assertProblem(response, 400, "invalid_id", id);
+    }
+  });
+
+  it("does not renew on HEAD /user/authenticate: the token is not retired", async () => {
+    const token = await tessera.login();
+    const head = await rawRequest(tessera.baseUrl, "/user/authenticate", {
+      method: "HEAD",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.ok(head.status >= 400 && head.status < 500, String(head.status));
+    // A renewal would have started the 30-s grace after which the presented token dies.
+    tessera.clock.advance(31_000);
+    assert.equal((await tessera.request("/user/users/me", { token })).status, 200);
+  });
+
   it("never fails a bodiless GET, DELETE or POST for sending Content-Type: application/json", async () => {
     const token = await tessera.login();
     const json = { "content-type": "application/json", authorization: `Bearer ${token}` };

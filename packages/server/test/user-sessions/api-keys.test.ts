@@ -179,6 +179,16 @@ describe("POST /user/apiKey and x-api-key", () => {
     assert.equal((await tessera.request("/user/users/me", { apiKey })).status, 200);
   });
 
+  it("cannot be logged out like a session: DELETE /user/authenticate is 400 and the key keeps working", async () => {
+    const member = await createMember(tessera);
+    // A fresh owner session: an earlier test moved the clock past the first one.
+    const apiKey = (await createKey(await tessera.login(), member.membershipId)).body.apiKey as string;
+    const logout = await tessera.request("/user/authenticate", { method: "DELETE", apiKey });
+    assert.equal(logout.status, 400, logout.text);
+    assert.equal(logout.body.code, "invalid_request");
+    assert.equal((await tessera.request("/user/users/me", { apiKey })).status, 200);
+  });
+
   it("rejects garbage and unknown keys with 401 invalid_token", async () => {
     for (const apiKey of [`tsk_${"B".repeat(43)}`, "tsk_short", `tsu_${"C".repeat(43)}`, "not a key at all"]) {
       const response = await tessera.request("/user/users/me", { apiKey });
