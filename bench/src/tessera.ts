@@ -42,7 +42,8 @@ export function startTessera(dataDir: string, nodeArgs: string[] = []): Promise<
     lines.on("line", (line) => {
       httpUrl ??= /^Tessera is listening on (\S+)/.exec(line)?.[1];
       podMtlsUrl ??= /^Pod mutual-TLS listener[^:]*: (https:\/\/[^/]+)/.exec(line)?.[1];
-      if (/^Store:/.test(line) && httpUrl && podMtlsUrl && child.pid) {
+      // The banner ends with the HTTP listening line, after the listeners and the store.
+      if (httpUrl && podMtlsUrl && child.pid) {
         child.off("exit", onExit);
         resolve({ child, pid: child.pid, httpUrl, podMtlsUrl });
       }

@@ -51,6 +51,32 @@ describe("README quick tour", () => {
     assert.equal(afterLogout.status, 401);
     assert.equal(afterLogout.code, "invalid_token");
   });
+
+  it("runs the certificate session verbatim: certs, trust, service user, mTLS logins, use, logout", async () => {
+    const script = /```sh\n([\s\S]*?)```/.exec(section(readme, "cert-tour"))?.[1] ?? "";
+    assert.match(script, /--cert /);
+    // The only changes: this test's ports and data directory.
+    const runnable = script
+      .replaceAll("http://127.0.0.1:8080", server.httpUrl)
+      .replaceAll("https://127.0.0.1:8443", server.podMtlsUrl)
+      .replaceAll("https://127.0.0.1:8444", server.kmMtlsUrl)
+      .replaceAll("./data-tour", dataDir);
+    const { stdout } = await promisify(execFile)("bash", ["-eu", "-o", "pipefail", "-c", runnable], {
+      cwd: repositoryRoot,
+    });
+    const lines = stdout.trim().split("\n");
+    const last = (from: number) => lines.slice(from);
+    const [trusted, created, sessionInfo, idmToken, datafeed, logout, afterLogout] = last(-7);
+    assert.deepEqual([trusted, created], ["201", "201"], stdout);
+    const me = JSON.parse(sessionInfo ?? "");
+    assert.equal(me.username, "my-bot");
+    assert.equal(me.accountType, "SYSTEM");
+    assert.equal(typeof me.id, "number");
+    assert.equal(JSON.parse(idmToken ?? "").token_type, "Bearer");
+    assert.match(JSON.parse(datafeed ?? "").id, /_f$/);
+    assert.deepEqual(JSON.parse(logout ?? ""), { message: "success" });
+    assert.equal(afterLogout, "401");
+  });
 });
 
 describe("documentation stays complete", () => {

@@ -8,6 +8,9 @@ const cliEntry = fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.u
 export interface SpawnedServer {
   process: ChildProcess;
   httpUrl: string;
+  /** Origins of the pod and key-manager mutual-TLS listeners, from the banner. */
+  podMtlsUrl: string;
+  kmMtlsUrl: string;
   /** Everything the process printed on stdout and stderr so far. */
   output(): string;
   stop(): Promise<void>;
@@ -49,9 +52,13 @@ export async function spawnServer(env: Record<string, string>, args: string[] = 
       reject(new Error(`tessera serve exited with ${code}:\n${output}`));
     });
   });
+  // The banner ends with the line above, so the listener lines are in already.
+  const origin = (pattern: RegExp) => pattern.exec(output)?.[1] ?? "";
   return {
     process: child,
     httpUrl,
+    podMtlsUrl: origin(/Pod mutual-TLS listener[^:]*: (https:\/\/[^/\s]+)/),
+    kmMtlsUrl: origin(/Key-manager mutual-TLS listener: (https:\/\/[^/\s]+)/),
     output: () => output,
     async stop() {
       if (child.exitCode !== null) return;
