@@ -10,6 +10,7 @@ import { loadTrustAnchors } from "../certificates/trusted-cas.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { assertNoApplicationConflict } from "./applications.ts";
+import { auditServiceLoginRefusal } from "./login-refusals.ts";
 import type { ServiceAccount } from "./service-session-store.ts";
 
 /**
@@ -18,7 +19,11 @@ import type { ServiceAccount } from "./service-session-store.ts";
  * 401 no certificate, untrusted chain, expired or not yet valid; 403 weak key, unknown CN,
  * or an application of the same name.
  */
-export async function authenticateClientCertificate(ctx: AppContext, socket: unknown): Promise<ServiceAccount> {
+export async function authenticateClientCertificate(
+  ctx: AppContext,
+  socket: unknown,
+  ip: string,
+): Promise<ServiceAccount> {
   const presented = socket instanceof TLSSocket ? readPresentedCertificate(socket) : undefined;
   if (!presented) {
     throw new TesseraError(
@@ -28,12 +33,22 @@ export async function authenticateClientCertificate(ctx: AppContext, socket: unk
         : "This listener has no TLS: authenticate on the mutual-TLS listener",
     );
   }
-  const chain = buildTrustedChain(presented, await loadTrustAnchors(ctx));
-  checkValidity(chain.path, ctx.clock.now());
-  checkKeyStrength([...chain.path, ...chain.above]);
-  const account = await findServiceAccount(ctx, presented.commonName, chain.trustingOrgIds);
-  await assertNoApplicationConflict(ctx, account.orgId, account.username);
-  return account;
+  let trustingOrgIds: readonly number[] = [];
+  const attempt = () => ({
+    method: "certificate" as const,
+    username: presented.commonName,
+    orgIds: trustingOrgIds,
+    ip,
+  });
+  return auditServiceLoginRefusal(ctx, attempt, async () => {
+    const chain = buildTrustedChain(presented, await loadTrustAnchors(ctx));
+    trustingOrgIds = chain.trustingOrgIds;
+    checkValidity(chain.path, ctx.clock.now());
+    checkKeyStrength([...chain.path, ...chain.above]);
+    const account = await findServiceAccount(ctx, presented.commonName, chain.trustingOrgIds);
+    await assertNoApplicationConflict(ctx, account.orgId, account.username);
+    return account;
+  });
 }
 
 /**

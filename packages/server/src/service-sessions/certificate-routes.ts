@@ -28,7 +28,7 @@ export function certificateLoginRoutes(ctx: AppContext, kind: ServiceSessionKind
         },
         handler: async (request) => {
           assertNoRequestBody(ctx, request);
-          const account = await authenticateClientCertificate(ctx, request.raw.socket);
+          const account = await authenticateClientCertificate(ctx, request.raw.socket, request.ip);
           return serviceSessionResponse(ctx, account, { ip: request.ip, method: "certificate" });
         },
       });
@@ -42,7 +42,7 @@ export function certificateLoginRoutes(ctx: AppContext, kind: ServiceSessionKind
         },
         handler: async (request) => {
           assertNoRequestBody(ctx, request);
-          const account = await authenticateClientCertificate(ctx, request.raw.socket);
+          const account = await authenticateClientCertificate(ctx, request.raw.socket, request.ip);
           return keyManagerSessionResponse(ctx, account, { ip: request.ip, method: "certificate" });
         },
       });

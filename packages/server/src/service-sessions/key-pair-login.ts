@@ -3,6 +3,7 @@ import type { Role } from "@tessera/protocol";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
+import { auditServiceLoginRefusal } from "./login-refusals.ts";
 import type { ServiceAccount } from "./service-session-store.ts";
 
 /** A key-pair login token may be valid for at most five minutes ahead… */
@@ -19,7 +20,7 @@ function refused(detail: string): TesseraError {
  * keys, `sub` = username, `exp` at most five minutes ahead. The session opens in the org
  * whose admin registered the key that verified it. Unknown user and wrong key look the same.
  */
-export async function authenticateKeyPairToken(ctx: AppContext, token: string): Promise<ServiceAccount> {
+export async function authenticateKeyPairToken(ctx: AppContext, token: string, ip: string): Promise<ServiceAccount> {
   let subject: string | undefined;
   let expiresAt: number | undefined;
   try {
@@ -31,6 +32,17 @@ export async function authenticateKeyPairToken(ctx: AppContext, token: string): 
     if (error instanceof TesseraError) throw error;
     throw refused("The token is not a JWT");
   }
+  const username = subject;
+  const attempt = () => ({ method: "key_pair" as const, username, orgIds: [], ip });
+  return auditServiceLoginRefusal(ctx, attempt, () => verifyKeyPairToken(ctx, token, username, expiresAt));
+}
+
+async function verifyKeyPairToken(
+  ctx: AppContext,
+  token: string,
+  subject: string | undefined,
+  expiresAt: number | undefined,
+): Promise<ServiceAccount> {
   const nowSeconds = Math.floor(ctx.clock.now() / 1000);
   if (typeof subject !== "string" || subject === "")
     throw refused("The token has no sub (the service user's username)");

@@ -22,7 +22,7 @@ export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "bo
           response: { 200: ServiceSessionTokenResponse, ...symphonyErrorResponses },
         },
         handler: async (request) => {
-          const account = await authenticateKeyPairToken(ctx, request.body.token);
+          const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip);
           return serviceSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });
         },
       });
@@ -36,7 +36,7 @@ export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "bo
           response: { 200: KeyManagerTokenResponse, ...symphonyErrorResponses },
         },
         handler: async (request) => {
-          const account = await authenticateKeyPairToken(ctx, request.body.token);
+          const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip);
           return keyManagerSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });
         },
       });

@@ -1,11 +1,11 @@
 import type { PasswordPolicy } from "@tessera/protocol";
-import { sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { verifyDummyPassword, verifyPassword } from "../crypto/passwords.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { defaultPasswordPolicy, getPasswordPolicy } from "../policies/policies.ts";
-import type { User } from "../storage/schema.ts";
+import type { Database, User } from "../storage/schema.ts";
 
 export interface ActiveOrg {
   orgId: number;
@@ -92,7 +92,7 @@ export async function checkPassword(
 
   if (!user?.password_hash) {
     await verifyDummyPassword(check.password);
-    await failLogin(ctx, check, null, null, "unknown_user");
+    await failLogin(ctx, ctx.db, check, null, null, "unknown_user");
     throw new TesseraError("invalid_credentials");
   }
 
@@ -108,7 +108,7 @@ export async function checkPassword(
 
   if (lockedUntil !== null && now < lockedUntil) {
     // Said whatever the password was, so a locked account cannot be used to test guesses.
-    await failLogin(ctx, check, user, activeOrgs, "locked");
+    await failLogin(ctx, ctx.db, check, user, activeOrgs, "locked");
     throw new TesseraError("account_locked", "Too many failed logins; try again later", {
       headers: { "retry-after": String(Math.ceil((lockedUntil - now) / 1000)) },
     });
@@ -146,8 +146,9 @@ export async function checkPassword(
           ip: check.ip,
         });
       }
+      // In the transaction that counted it, so the event and the count commit together.
+      await failLogin(ctx, trx, check, user, activeOrgs, "wrong_password");
     });
-    await failLogin(ctx, check, user, activeOrgs, "wrong_password");
     throw new TesseraError("invalid_credentials");
   }
 
@@ -159,7 +160,7 @@ export async function checkPassword(
     .where((eb) => eb.or([eb("failed_attempts", "!=", 0), eb("locked_until", "is not", null)]))
     .execute();
   if (user.active !== 1) {
-    await failLogin(ctx, check, user, activeOrgs, "account_disabled", "account_disabled");
+    await failLogin(ctx, ctx.db, check, user, activeOrgs, "account_disabled", "account_disabled");
     throw new TesseraError("account_disabled");
   }
   return { user, activeOrgs };
@@ -167,6 +168,7 @@ export async function checkPassword(
 
 async function failLogin(
   ctx: AppContext,
+  db: Kysely<Database>,
   check: CredentialCheck,
   user: User | null,
   activeOrgs: ActiveOrg[] | null,
@@ -178,7 +180,7 @@ async function failLogin(
   ctx.loginThrottle.recordFailure(check.ip);
   ctx.metrics.logins.inc({ outcome });
   const orgId = activeOrgs?.find((org) => org.orgId === check.selectedOrg)?.orgId ?? activeOrgs?.[0]?.orgId ?? null;
-  await recordAudit(ctx.db, ctx.clock.now(), {
+  await recordAudit(db, ctx.clock.now(), {
     type: "login.failed",
     orgId,
     actorUserId: null,

@@ -217,6 +217,31 @@ describe("service sessions over mutual TLS: certificate rules", () => {
     assert.match(response.body.message, /root/);
   });
 
+  it("records a refusal as login.failed in the org that trusts the certificate, naming the CN", async () => {
+    const failures = () =>
+      tessera.ctx.db
+        .selectFrom("audit_events")
+        .select(["org_id", "subject_user_id", "data"])
+        .where("type", "=", "login.failed")
+        .orderBy("id")
+        .execute();
+    const before = (await failures()).length;
+    assertRefused(
+      await authenticate(await kit.issue({ cn: "weak-bot", key: "rsa2048" })),
+      403,
+      "certificate_key_too_weak",
+    );
+    const recorded = (await failures()).slice(before);
+    assert.equal(recorded.length, 1);
+    assert.equal(recorded[0]?.org_id, tessera.orgId);
+    assert.equal(typeof recorded[0]?.subject_user_id, "number");
+    assert.deepEqual(JSON.parse(recorded[0]?.data ?? "{}"), {
+      reason: "certificate_key_too_weak",
+      method: "certificate",
+      username: "weak-bot",
+    });
+  });
+
   it("refuses an EC leaf: 403 certificate_key_too_weak", async () => {
     const credentials = await kit.issue({ cn: "ec-bot", key: "ec" });
     assertRefused(await authenticate(credentials), 403, "certificate_key_too_weak");

@@ -134,6 +134,27 @@ describe("key-pair login and authorization tokens", () => {
       }
     });
 
+    it("records each refusal as login.failed in the org of the named service user", async () => {
+      const failures = async () =>
+        tessera.ctx.db
+          .selectFrom("audit_events")
+          .select(["org_id", "subject_user_id", "data"])
+          .where("type", "=", "login.failed")
+          .orderBy("id")
+          .execute();
+      const before = (await failures()).length;
+      assert.equal((await podLogin(await loginToken({ key: unregistered.privateKey }))).status, 401);
+      const recorded = (await failures()).slice(before);
+      assert.equal(recorded.length, 1);
+      assert.equal(recorded[0]?.org_id, tessera.orgId);
+      assert.equal(recorded[0]?.subject_user_id, botId);
+      assert.deepEqual(JSON.parse(recorded[0]?.data ?? "{}"), {
+        reason: "invalid_key_pair_token",
+        method: "key_pair",
+        username: "key-bot",
+      });
+    });
+
     it("stops accepting a key once an admin removes it", async () => {
       const extra = rsaKeyPair();
       const added = await tessera.request(`/admin/orgs/${tessera.orgId}/users/${botId}/rsa-keys`, {

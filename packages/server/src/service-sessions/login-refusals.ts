@@ -1,0 +1,59 @@
+import { recordAudit } from "../audit/audit.ts";
+import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
+
+export interface ServiceLoginAttempt {
+  method: "certificate" | "key_pair";
+  /** The certificate's CN or the key-pair token's sub, when the request named one. */
+  username: string | undefined;
+  /** Orgs the attempt can be attributed to (those trusting the certificate's CA); empty: find by username. */
+  orgIds: readonly number[];
+  ip: string;
+}
+
+/**
+ * Runs a service login and, when it is refused, writes `login.failed` (DESIGN §3: failed logins
+ * are security events, and datafeeds carry them) to every org the attempt names: the orgs that
+ * trust the certificate, or those where a service user of that name exists. An attempt that
+ * names no org is recorded without one, as unknown emails are for password logins.
+ */
+export async function auditServiceLoginRefusal<T>(
+  ctx: AppContext,
+  attempt: () => ServiceLoginAttempt,
+  login: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await login();
+  } catch (error) {
+    if (error instanceof TesseraError && error.status < 500) await recordRefusal(ctx, attempt(), error.code);
+    throw error;
+  }
+}
+
+async function recordRefusal(ctx: AppContext, attempt: ServiceLoginAttempt, reason: string): Promise<void> {
+  const holders =
+    attempt.username === undefined
+      ? []
+      : await ctx.db
+          .selectFrom("users as u")
+          .innerJoin("memberships as m", "m.user_id", "u.id")
+          .select(["u.id as user_id", "m.org_id"])
+          .where("u.username", "=", attempt.username)
+          .where("u.kind", "=", "service")
+          .execute();
+  const orgIds = attempt.orgIds.length > 0 ? attempt.orgIds : [...new Set(holders.map((holder) => holder.org_id))];
+  const now = ctx.clock.now();
+  const data = { reason, method: attempt.method, username: attempt.username ?? null };
+  await ctx.db.transaction().execute(async (trx) => {
+    for (const orgId of orgIds.length > 0 ? orgIds : [null]) {
+      await recordAudit(trx, now, {
+        type: "login.failed",
+        orgId,
+        actorUserId: null,
+        subjectUserId: holders.find((holder) => holder.org_id === orgId)?.user_id ?? null,
+        data,
+        ip: attempt.ip,
+      });
+    }
+  });
+}
