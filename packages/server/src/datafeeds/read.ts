@@ -12,6 +12,8 @@ import { AuditWakeUp } from "./wake-up.ts";
 export interface DatafeedTiming {
   longPollMs: number;
   redeliveryMs: number;
+  /** Safety net: look again now and then even when nothing was heard (e.g. another process on SQLite). */
+  safetyRecheckMs?: number;
 }
 
 export const defaultDatafeedTiming: DatafeedTiming = { longPollMs: 30_000, redeliveryMs: 30_000 };
@@ -20,8 +22,7 @@ export const defaultDatafeedTiming: DatafeedTiming = { longPollMs: 30_000, redel
 const notLiveRecheckMs = 1_000;
 /** Re-check period while a newer event waits for an older transaction to settle (PostgreSQL). */
 const unsettledRecheckMs = 100;
-/** Safety net: look again now and then even when nothing was heard (e.g. another process on SQLite). */
-const safetyRecheckMs = 10_000;
+const defaultSafetyRecheckMs = 10_000;
 
 export interface ReadResult {
   events: V4Event[];
@@ -58,7 +59,7 @@ export async function readDatafeed(
       if (attempt.kind === "conflict") continue;
       const remaining = deadline - performance.now();
       if (remaining <= 0 || signal?.aborted) return { events: [], ackId: emptyAnswerAckId(ackId) };
-      const recheck = wakeUp.live ? safetyRecheckMs : notLiveRecheckMs;
+      const recheck = wakeUp.live ? (timing.safetyRecheckMs ?? defaultSafetyRecheckMs) : notLiveRecheckMs;
       await wakeUp.wait(Math.min(remaining, attempt.ms, recheck), signal);
     }
   } finally {

@@ -330,8 +330,11 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
 describe("datafeeds: long-poll", () => {
   let tessera: TestInstance;
   before(async () => {
-    // A long-poll far longer than the test: an answer with events proves it woke for them.
-    tessera = await startTestInstance({ datafeedTiming: { longPollMs: 25_000, redeliveryMs: 30_000 } });
+    // A long-poll far longer than the test, and no periodic re-check before it ends: an answer
+    // with events proves the read was woken by the event's notification.
+    tessera = await startTestInstance({
+      datafeedTiming: { longPollMs: 25_000, redeliveryMs: 30_000, safetyRecheckMs: 60_000 },
+    });
   });
   after(async () => {
     await tessera.close();
