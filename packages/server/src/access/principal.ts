@@ -22,6 +22,8 @@ export interface Principal {
   apiKeyId: number | null;
   /** Unix ms; null for API keys. */
   sessionExpiresAt: number | null;
+  /** Unix ms: the cap no renewal passes; null for API keys. */
+  sessionAbsoluteExpiresAt: number | null;
   passwordChangedAt: number | null;
   /** Hash of the presented session token, and whether it is the current one (not in renewal grace). */
   tokenHash: string;
@@ -161,6 +163,7 @@ export async function resolveSessionToken(ctx: AppContext, token: string): Promi
     sessionId: row.session_id,
     apiKeyId: null,
     sessionExpiresAt: Math.min(row.expires_at, row.grace_ends_at ?? Number.POSITIVE_INFINITY),
+    sessionAbsoluteExpiresAt: row.absolute_expires_at,
     passwordChangedAt: row.password_changed_at,
     tokenHash,
     tokenIsCurrent: row.grace_ends_at === null,
@@ -205,6 +208,7 @@ export async function resolveApiKey(ctx: AppContext, key: string): Promise<Princ
     sessionId: null,
     apiKeyId: row.key_id,
     sessionExpiresAt: null,
+    sessionAbsoluteExpiresAt: null,
     passwordChangedAt: row.password_changed_at,
     tokenHash: keyHash,
     tokenIsCurrent: true,

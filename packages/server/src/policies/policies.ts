@@ -46,6 +46,16 @@ export async function readPasswordPolicy(storage: StorageDialect, orgId: number)
   return policy ?? defaultPasswordPolicy;
 }
 
+/** `getSessionPolicy` through the node's exact read cache, for the hot path (no transaction). */
+export async function readSessionPolicy(storage: StorageDialect, orgId: number): Promise<SessionPolicy> {
+  const policy = await storage.cache.read(
+    `session-policy:${orgId}`,
+    () => getSessionPolicy(storage.db, orgId),
+    () => [`session_policies:${orgId}`],
+  );
+  return policy ?? defaultSessionPolicy;
+}
+
 export async function getSessionPolicy(db: Kysely<Database>, orgId: number): Promise<SessionPolicy> {
   const row = await db.selectFrom("session_policies").selectAll().where("org_id", "=", orgId).executeTakeFirst();
   if (!row) return defaultSessionPolicy;

@@ -2,7 +2,7 @@ import { type Role, rolePermissions } from "@tessera/protocol";
 import type { AppContext } from "../context.ts";
 import { hashToken, looksLikeToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { getSessionPolicy } from "../policies/policies.ts";
+import { readSessionPolicy } from "../policies/policies.ts";
 import { openSession } from "../sessions/open-session.ts";
 import { reusableQuery } from "../storage/reusable-query.ts";
 
@@ -73,7 +73,7 @@ export async function openServiceSession(
   kind: ServiceSessionKind,
   audit: { ip: string; method: "certificate" | "key_pair" },
 ): Promise<OpenedServiceSession> {
-  const policy = await getSessionPolicy(ctx.db, account.orgId);
+  const policy = await readSessionPolicy(ctx.storage, account.orgId);
   const now = ctx.clock.now();
   const expiresAt = now + policy.serviceSessionSeconds * 1000;
   const { token, sessionId } = await openSession(

@@ -13,6 +13,7 @@ export const watchedTables = {
   session_tokens: "token_hash",
   api_keys: "id",
   password_policies: "org_id",
+  session_policies: "org_id",
 } as const;
 
 export type WatchedTable = keyof typeof watchedTables;
@@ -24,7 +25,7 @@ export type RowTag = `${WatchedTable}:${string | number}`;
  * Tables where an entry may record that a row is absent (an org without its own policy gets the
  * defaults), so that inserting a row changes what the entry says.
  */
-export const tablesReadForAbsence: readonly WatchedTable[] = ["password_policies"];
+export const tablesReadForAbsence: readonly WatchedTable[] = ["password_policies", "session_policies"];
 
 export interface ReadCache {
   /**

@@ -5,7 +5,7 @@ import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { deriveSuccessorToken, hashToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { getSessionPolicy } from "../policies/policies.ts";
+import { readSessionPolicy } from "../policies/policies.ts";
 import { openSession } from "../sessions/open-session.ts";
 import type { ActiveOrg } from "./credentials.ts";
 
@@ -33,7 +33,7 @@ export async function createUserSession(
   org: ActiveOrg,
   audit: { ip: string; method: "password" | "sso" },
 ): Promise<SessionTokenResponse> {
-  const policy = await getSessionPolicy(ctx.db, org.orgId);
+  const policy = await readSessionPolicy(ctx.storage, org.orgId);
   const now = ctx.clock.now();
   const absoluteExpiresAt = now + policy.userAbsoluteSeconds * 1000;
   const expiresAt = Math.min(now + policy.userIdleSeconds * 1000, absoluteExpiresAt);
@@ -67,13 +67,15 @@ export async function renewUserSession(
   ip: string,
 ): Promise<SessionTokenResponse> {
   const sessionId = principal.sessionId;
-  if (principal.via !== "session" || sessionId === null) {
+  const absoluteExpiresAt = principal.sessionAbsoluteExpiresAt;
+  if (principal.via !== "session" || sessionId === null || absoluteExpiresAt === null) {
     throw new TesseraError("invalid_request", "API keys do not expire and cannot be renewed");
   }
-  const policy = await getSessionPolicy(ctx.db, principal.orgId);
+  const policy = await readSessionPolicy(ctx.storage, principal.orgId);
   const successor = deriveSuccessorToken(ctx.renewalKey, token);
   const now = ctx.clock.now();
-  await ctx.db.transaction().execute(async (trx) => {
+  const expiresAt = Math.min(now + policy.userIdleSeconds * 1000, absoluteExpiresAt);
+  const retiredHere = await ctx.db.transaction().execute(async (trx) => {
     // Only the first renewal retires the token; the others find it retired and reuse its successor.
     const retired = await trx
       .updateTable("session_tokens")
@@ -81,22 +83,13 @@ export async function renewUserSession(
       .where("token_hash", "=", principal.tokenHash)
       .where("grace_ends_at", "is", null)
       .executeTakeFirst();
-    if (retired.numUpdatedRows !== 1n) return;
+    if (retired.numUpdatedRows !== 1n) return false;
     await trx
       .insertInto("session_tokens")
       .values({ token_hash: hashToken(successor), session_id: sessionId, created_at: now, grace_ends_at: null })
       .onConflict((conflict) => conflict.column("token_hash").doNothing())
       .execute();
-    const session = await trx
-      .selectFrom("sessions")
-      .select("absolute_expires_at")
-      .where("id", "=", sessionId)
-      .executeTakeFirstOrThrow();
-    await trx
-      .updateTable("sessions")
-      .set({ expires_at: Math.min(now + policy.userIdleSeconds * 1000, session.absolute_expires_at) })
-      .where("id", "=", sessionId)
-      .execute();
+    await trx.updateTable("sessions").set({ expires_at: expiresAt }).where("id", "=", sessionId).execute();
     await recordAudit(trx, now, {
       type: "session.renewed",
       orgId: principal.orgId,
@@ -105,7 +98,10 @@ export async function renewUserSession(
       data: { sessionId },
       ip,
     });
+    return true;
   });
+  if (retiredHere) return tokenResponse(successor, expiresAt, now, principal.userId, principal.orgId);
+  // Another renewal of this token came first: answer what it made, as the session stands now.
   const session = await ctx.db
     .selectFrom("sessions")
     .select("expires_at")

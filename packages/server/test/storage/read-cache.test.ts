@@ -205,6 +205,19 @@ describe("changes made outside Tessera are felt on the next request", () => {
     assert.equal(typeof me.body.passwordExpiresAt, "number");
   });
 
+  it("a session policy inserted by hand sets the window of the next renewal", async () => {
+    const member = await addMemberWithSession(tessera, adminToken, "member");
+    const first = await tessera.request("/user/authenticate", { token: member.token });
+    assert.equal(first.body.expiresIn, 900);
+    await byHand(
+      "insert into session_policies (org_id, user_idle_seconds, user_absolute_seconds, service_session_seconds, renew_grace_seconds) values (?, 300, 86400, 86400, 30)",
+      [tessera.orgId],
+    );
+    const second = await tessera.request("/user/authenticate", { token: first.body.token });
+    assert.equal(second.status, 200, second.text);
+    assert.equal(second.body.expiresIn, 300);
+  });
+
   it("an org renamed by hand is named anew on the next request", async () => {
     const member = await addMemberWithSession(tessera, adminToken, "member");
     await warm({ token: member.token });
