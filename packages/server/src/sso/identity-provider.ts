@@ -192,7 +192,9 @@ export async function verifyIdToken(
     if (reason === undefined) throw idpError("jwks_unavailable", "The provider's signing keys could not be fetched");
     throw invalidIdToken(reason, "The ID token failed verification");
   }
-  if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== settings.clientId) {
+  // OIDC Core 3.1.3.7: with several audiences azp must be present; whenever present, it must be us.
+  const severalAudiences = Array.isArray(payload.aud) && payload.aud.length > 1;
+  if ((severalAudiences || payload.azp !== undefined) && payload.azp !== settings.clientId) {
     throw invalidIdToken("wrong_authorized_party", "The ID token was issued to another party");
   }
   if (typeof payload.nonce !== "string" || !constantTimeEqual(payload.nonce, nonce)) {

@@ -9,6 +9,7 @@
  *   wrong-audience    aud names another client
  *   expired           exp an hour in the past
  *   wrong-nonce       a nonce the relying party never sent
+ *   wrong-azp         aud names the relying party, but azp (the authorized party) another client
  *   no-email-verified no email_verified claim (as Entra ID sends)
  *
  * Environment: IDP_CLIENT_ID, IDP_EMAIL (the email every token asserts). Prints "READY <issuer>".
@@ -63,6 +64,7 @@ async function idTokenFor(pending: PendingCode): Promise<string> {
     nonce: scenario === "wrong-nonce" ? randomBytes(16).toString("base64url") : pending.nonce,
   };
   if (scenario === "no-email-verified") delete claims.email_verified;
+  if (scenario === "wrong-azp") claims.azp = "another-client";
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: "RS256", kid })
     .setSubject(`faulty-${email}`)

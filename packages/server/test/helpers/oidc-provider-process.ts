@@ -6,11 +6,17 @@
  *
  * Environment: OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URIS (comma-separated),
  * OIDC_ACCOUNTS (JSON: { "<sub>": { email, email_verified?, name? } }).
- * Prints "READY <issuer>" on standard output once listening.
+ * Optional, for tests that need more than one client, provider or route:
+ *   OIDC_EXTRA_CLIENTS  JSON array of further confidential clients: [{ client_id, client_secret, redirect_uris }]
+ *   OIDC_JWKS           JSON private JWKS to sign with (instead of a fresh key), so two providers can share keys
+ *   OIDC_ISSUER         the issuer to be, when it is not where the process listens (a proxy in front of it,
+ *                       which must forward the Host header unchanged: endpoint URLs are built from it)
+ * Prints "READY <url>" on standard output once listening: the URL it listens on, which is the
+ * issuer unless OIDC_ISSUER says otherwise.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair } from "jose";
-import Provider from "oidc-provider";
+import Provider, { type JWKS } from "oidc-provider";
 
 interface ScriptedAccount {
   email: string;
@@ -26,8 +32,20 @@ function findScriptedAccount(hint: unknown): string | undefined {
   return Object.keys(accounts).find((sub) => accounts[sub]?.email === hint);
 }
 
-const { privateKey } = await generateKeyPair("RS256", { extractable: true });
-const signingKey = { ...(await exportJWK(privateKey)), kid: "test-provider-key", alg: "RS256", use: "sig" };
+interface ExtraClient {
+  client_id: string;
+  client_secret: string;
+  redirect_uris: string[];
+}
+
+const extraClients = JSON.parse(process.env.OIDC_EXTRA_CLIENTS ?? "[]") as ExtraClient[];
+
+async function freshSigningKeys(): Promise<JWKS> {
+  const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+  return { keys: [{ ...(await exportJWK(privateKey)), kid: "test-provider-key", alg: "RS256", use: "sig" }] };
+}
+
+const signingKeys = process.env.OIDC_JWKS ? (JSON.parse(process.env.OIDC_JWKS) as JWKS) : await freshSigningKeys();
 
 let handle: (request: IncomingMessage, response: ServerResponse) => void = (_request, response) => {
   response.statusCode = 503;
@@ -36,7 +54,8 @@ let handle: (request: IncomingMessage, response: ServerResponse) => void = (_req
 const server = createServer((request, response) => handle(request, response));
 await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 const address = server.address();
-const issuer = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+const listening = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+const issuer = process.env.OIDC_ISSUER ?? listening;
 
 const provider = new Provider(issuer, {
   clients: [
@@ -48,8 +67,14 @@ const provider = new Provider(issuer, {
       response_types: ["code"],
       token_endpoint_auth_method: "client_secret_basic",
     },
+    ...extraClients.map((client) => ({
+      ...client,
+      grant_types: ["authorization_code"],
+      response_types: ["code" as const],
+      token_endpoint_auth_method: "client_secret_basic" as const,
+    })),
   ],
-  jwks: { keys: [signingKey] },
+  jwks: signingKeys,
   cookies: { keys: ["test-provider-cookie-key"] },
   claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
   features: { devInteractions: { enabled: false } },
@@ -100,5 +125,5 @@ handle = (request, response) => {
   callback(request, response);
 };
 
-process.stdout.write(`READY ${issuer}\n`);
+process.stdout.write(`READY ${listening}\n`);
 process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -60,6 +60,7 @@ describe("ID token checks, against a test identity provider that issues delibera
     ["wrong-audience", "wrong_audience", "another audience"],
     ["expired", "expired", "an expiry in the past"],
     ["wrong-nonce", "wrong_nonce", "a nonce Tessera never sent"],
+    ["wrong-azp", "wrong_authorized_party", "an authorized party (azp) that is another client"],
   ];
   for (const [scenario, reason, fault] of refusals) {
     it(`refuses an ID token with ${fault}: 401 sso_id_token_invalid, audited as ${reason}`, async () => {
