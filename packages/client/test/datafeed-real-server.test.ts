@@ -110,6 +110,83 @@ describe("DatafeedLoop against the real server", () => {
   });
 });
 
+describe("DatafeedLoop against the real server: acknowledgement and a deleted feed", () => {
+  let tessera: TestInstance;
+  let adminToken = "";
+  let reader: Bot;
+
+  before(async () => {
+    // Unacknowledged batches come back after 300 ms, so a failed handler sees its batch again soon.
+    tessera = await startTestInstance({ datafeedTiming: { longPollMs: 500, redeliveryMs: 300 } });
+    adminToken = await tessera.login(adminEmail, adminPassword);
+    reader = await addBot(tessera, adminToken, "auditor");
+  });
+  after(async () => {
+    await tessera.close();
+  });
+
+  const userCreated = (events: readonly V4Event[]) =>
+    events
+      .filter((event) => event.type === "USER_CREATED")
+      .map((event) => (event.payload as { subjectUserId: number }).subjectUserId);
+
+  it("acknowledges a batch only once its handler succeeded; a deleted feed is replaced and reading goes on", async () => {
+    const session = await ServiceSession.authenticate({
+      podUrl: tessera.baseUrl,
+      keyPair: { username: reader.username, privateKey: reader.privateKeyPem },
+      clock: clockOf(() => tessera),
+      retry: { baseDelayMs: 10, maxDelayMs: 100 },
+    });
+    const deliveries: number[][] = [];
+    let failuresLeft = 1;
+    const loop = new DatafeedLoop({
+      session,
+      retry: { baseDelayMs: 10, maxDelayMs: 100 },
+      handler: (events) => {
+        const created = userCreated(events);
+        if (created.length === 0) return;
+        deliveries.push(created);
+        if (failuresLeft > 0) {
+          failuresLeft--;
+          throw new Error("the integration's store is down");
+        }
+      },
+    });
+    const failures: string[] = [];
+    loop.on("failed", ({ stage }) => failures.push(stage));
+    const running = loop.start();
+    try {
+      await until(() => loop.feedId !== undefined, "the feed");
+
+      const first = await addUser(tessera, adminToken, { role: "member" });
+      await until(() => failures.length > 0, "the handler's failure");
+      assert.deepEqual(failures, ["handler"]);
+      // Redelivery is due by the server's clock (the test's): 300 ms later.
+      tessera.clock.advance(400);
+      await until(() => deliveries.length >= 2, "the batch again after the handler failed");
+      assert.deepEqual(deliveries[0], [first.id], "first delivery, handler threw");
+      assert.deepEqual(deliveries[1], [first.id], "the same event again: it was not acknowledged");
+
+      // Acknowledged now: past another redelivery period, with reads going on, it does not come back.
+      tessera.clock.advance(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      assert.equal(deliveries.flat().filter((id) => id === first.id).length, 2);
+
+      // The feed is deleted (by another process of the integration, say): the loop makes a new one and reads on.
+      const oldFeed = loop.feedId ?? "";
+      const deleted = await session.fetch(`${tessera.baseUrl}/agent/v5/datafeeds/${oldFeed}`, { method: "DELETE" });
+      assert.equal(deleted.status, 204);
+      await until(() => loop.feedId !== undefined && loop.feedId !== oldFeed, "a new feed");
+      const second = await addUser(tessera, adminToken, { role: "member" });
+      await until(() => deliveries.flat().includes(second.id), "an event on the new feed");
+    } finally {
+      await loop.stop();
+      await running;
+      await session.close();
+    }
+  });
+});
+
 describe("ServiceSession over real mutual TLS: one re-authentication for 50 concurrent 401s", () => {
   let tessera: TestInstance;
   let session: ServiceSession;
