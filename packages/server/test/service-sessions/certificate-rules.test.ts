@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { createCaCertificate, validFor } from "../../src/certificates/generate.ts";
 import { createSecondOrg } from "../helpers/admin.ts";
 import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "../helpers/certificates.ts";
+import { auditEvents } from "../helpers/directory.ts";
 import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { mtlsRequest } from "../helpers/mtls-client.ts";
 import { createOrg, createServiceUser } from "../helpers/service-fixtures.ts";
@@ -218,13 +219,7 @@ describe("service sessions over mutual TLS: certificate rules", () => {
   });
 
   it("records a refusal as login.failed in the org that trusts the certificate, naming the CN", async () => {
-    const failures = () =>
-      tessera.ctx.db
-        .selectFrom("audit_events")
-        .select(["org_id", "subject_user_id", "data"])
-        .where("type", "=", "login.failed")
-        .orderBy("id")
-        .execute();
+    const failures = () => auditEvents(tessera.ctx, "login.failed");
     const before = (await failures()).length;
     assertRefused(
       await authenticate(await kit.issue({ cn: "weak-bot", key: "rsa2048" })),
@@ -235,7 +230,7 @@ describe("service sessions over mutual TLS: certificate rules", () => {
     assert.equal(recorded.length, 1);
     assert.equal(recorded[0]?.org_id, tessera.orgId);
     assert.equal(typeof recorded[0]?.subject_user_id, "number");
-    assert.deepEqual(JSON.parse(recorded[0]?.data ?? "{}"), {
+    assert.deepEqual(recorded[0]?.data, {
       reason: "certificate_key_too_weak",
       method: "certificate",
       username: "weak-bot",

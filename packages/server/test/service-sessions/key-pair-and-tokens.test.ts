@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { hashPassword } from "../../src/crypto/passwords.ts";
 import { putSessionPolicy } from "../../src/policies/policies.ts";
+import { auditEvents } from "../helpers/directory.ts";
 import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { mtlsRequest } from "../helpers/mtls-client.ts";
 import { createServiceUser } from "../helpers/service-fixtures.ts";
@@ -135,20 +136,14 @@ describe("key-pair login and authorization tokens", () => {
     });
 
     it("records each refusal as login.failed in the org of the named service user", async () => {
-      const failures = async () =>
-        tessera.ctx.db
-          .selectFrom("audit_events")
-          .select(["org_id", "subject_user_id", "data"])
-          .where("type", "=", "login.failed")
-          .orderBy("id")
-          .execute();
+      const failures = () => auditEvents(tessera.ctx, "login.failed");
       const before = (await failures()).length;
       assert.equal((await podLogin(await loginToken({ key: unregistered.privateKey }))).status, 401);
       const recorded = (await failures()).slice(before);
       assert.equal(recorded.length, 1);
       assert.equal(recorded[0]?.org_id, tessera.orgId);
       assert.equal(recorded[0]?.subject_user_id, botId);
-      assert.deepEqual(JSON.parse(recorded[0]?.data ?? "{}"), {
+      assert.deepEqual(recorded[0]?.data, {
         reason: "invalid_key_pair_token",
         method: "key_pair",
         username: "key-bot",
