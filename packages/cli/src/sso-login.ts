@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmod, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -108,10 +108,12 @@ function sameSecret(a: string, b: string): boolean {
 /**
  * Waits on a loopback port (RFC 8252) for the browser to come back from the sign-on with a
  * handover code, then exchanges it at POST /sso/token. A random value in the return URL makes
- * sure only the redirect of this very sign-on is accepted.
+ * sure only the redirect of this very sign-on is accepted, and the handover verifier that only
+ * this process knows makes the code useless to anyone else.
  */
 async function signOn(options: LoginOptions, print: (line: string) => void): Promise<SessionTokenResponse> {
   const expected = randomBytes(24).toString("base64url");
+  const handoverVerifier = randomBytes(32).toString("base64url");
   let settle: { resolve: (token: SessionTokenResponse) => void; reject: (error: Error) => void } | undefined;
   const result = new Promise<SessionTokenResponse>((resolve, reject) => {
     settle = { resolve, reject };
@@ -131,7 +133,7 @@ async function signOn(options: LoginOptions, print: (line: string) => void): Pro
     const exchange = await fetch(`${options.server}/sso/token`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code }),
+      body: JSON.stringify({ code, handoverVerifier }),
     });
     const body = (await exchange.json().catch(() => ({}))) as Record<string, unknown>;
     if (exchange.status !== 200) {
@@ -153,6 +155,7 @@ async function signOn(options: LoginOptions, print: (line: string) => void): Pro
   const returnTo = `http://127.0.0.1:${port}/callback?s=${expected}`;
   const loginUrl = new URL(`${options.server}/sso/${options.orgId}/login`);
   loginUrl.searchParams.set("returnTo", returnTo);
+  loginUrl.searchParams.set("handoverChallenge", createHash("sha256").update(handoverVerifier).digest("base64url"));
   if (options.loginHint) loginUrl.searchParams.set("loginHint", options.loginHint);
 
   print("Open this URL in a browser to sign on:");

@@ -82,6 +82,13 @@ export const SsoLoginQuery = Type.Object(
     loginHint: Type.Optional(
       Type.String({ minLength: 1, maxLength: 254, description: "Passed to the provider as login_hint" }),
     ),
+    handoverChallenge: Type.Optional(
+      Type.String({
+        pattern: "^[A-Za-z0-9_-]{43}$",
+        description:
+          "BASE64URL(SHA-256(verifier)) of a random verifier the client keeps: POST /sso/token then needs that verifier, so a handover code is good only for the client that started the sign-on",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -102,7 +109,17 @@ export type SsoCallbackQuery = Static<typeof SsoCallbackQuery>;
 
 /** `POST /sso/token`: the handover code that the callback put on the return URL. */
 export const SsoTokenRequest = Type.Object(
-  { code: Type.String({ minLength: 1, maxLength: 200 }) },
+  {
+    code: Type.String({ minLength: 1, maxLength: 200 }),
+    handoverVerifier: Type.Optional(
+      Type.String({
+        minLength: 43,
+        maxLength: 128,
+        pattern: "^[A-Za-z0-9._~-]+$",
+        description: "The verifier whose challenge the sign-on was started with (required then)",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type SsoTokenRequest = Static<typeof SsoTokenRequest>;

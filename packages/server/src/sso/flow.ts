@@ -29,7 +29,7 @@ export async function startSsoLogin(
     throw new TesseraError("sso_return_url_not_allowed", "Add the URL to allowedReturnUrls, or use a loopback URL");
   }
   const metadata = await discoverProvider(settings.issuer);
-  const attempt = await createAttempt(ctx, orgId, redirectUri, query.returnTo);
+  const attempt = await createAttempt(ctx, orgId, redirectUri, query.returnTo, query.handoverChallenge);
   const location = new URL(metadata.authorization_endpoint);
   const parameters: Record<string, string> = {
     response_type: "code",
@@ -116,7 +116,7 @@ export async function completeSsoLogin(
       ip,
     );
     if (attempt.return_to !== null) {
-      const code = await createHandover(ctx, resolved.org.orgId, resolved.userId);
+      const code = await createHandover(ctx, resolved.org.orgId, resolved.userId, attempt.handover_challenge);
       return { kind: "redirect", location: withParameters(attempt.return_to, { code }) };
     }
     return {

@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
 import type { SessionTokenResponse } from "@tessera/protocol";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
+import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { generateToken, hashToken, looksLikeToken } from "../crypto/tokens.ts";
 import { listActiveOrgs } from "../user-sessions/credentials.ts";
 import { createUserSession } from "../user-sessions/sessions.ts";
@@ -14,7 +16,12 @@ export const handoverLifetimeMs = 60_000;
  * session itself is created only at the exchange, so a URL (history, logs, Referer) never
  * carries a session token, and nothing but a hash of the code is stored.
  */
-export async function createHandover(ctx: AppContext, orgId: number, userId: number): Promise<string> {
+export async function createHandover(
+  ctx: AppContext,
+  orgId: number,
+  userId: number,
+  challenge: string | null,
+): Promise<string> {
   const code = generateToken("ssoHandover");
   const now = ctx.clock.now();
   await ctx.db
@@ -23,6 +30,7 @@ export async function createHandover(ctx: AppContext, orgId: number, userId: num
       code_hash: hashToken(code),
       org_id: orgId,
       user_id: userId,
+      challenge,
       created_at: now,
       expires_at: now + handoverLifetimeMs,
       consumed_at: null,
@@ -32,9 +40,14 @@ export async function createHandover(ctx: AppContext, orgId: number, userId: num
 }
 
 /** `POST /sso/token`: exchanges a handover code, once, for a user session (same shape as a password login). */
-export async function exchangeHandover(ctx: AppContext, code: string, ip: string): Promise<SessionTokenResponse> {
+export async function exchangeHandover(
+  ctx: AppContext,
+  code: string,
+  verifier: string | undefined,
+  ip: string,
+): Promise<SessionTokenResponse> {
   try {
-    return await redeemHandover(ctx, code, ip);
+    return await redeemHandover(ctx, code, verifier, ip);
   } catch (error) {
     if (error instanceof SsoRefusal) {
       await recordAudit(ctx.db, ctx.clock.now(), {
@@ -49,7 +62,12 @@ export async function exchangeHandover(ctx: AppContext, code: string, ip: string
   }
 }
 
-async function redeemHandover(ctx: AppContext, code: string, ip: string): Promise<SessionTokenResponse> {
+async function redeemHandover(
+  ctx: AppContext,
+  code: string,
+  verifier: string | undefined,
+  ip: string,
+): Promise<SessionTokenResponse> {
   const now = ctx.clock.now();
   if (!looksLikeToken(code, "ssoHandover")) throw new SsoRefusal("sso_code_invalid", "handover_unknown");
   const handover = await ctx.db
@@ -58,9 +76,16 @@ async function redeemHandover(ctx: AppContext, code: string, ip: string): Promis
     .where("code_hash", "=", hashToken(code))
     .where("consumed_at", "is", null)
     .where("expires_at", ">", now)
-    .returning(["org_id", "user_id"])
+    .returning(["org_id", "user_id", "challenge"])
     .executeTakeFirst();
   if (!handover) throw new SsoRefusal("sso_code_invalid", "handover_unknown_used_or_expired");
+  // Consumed either way: a code shown with a wrong verifier was taken by someone else.
+  if (handover.challenge !== null) {
+    const shown = verifier === undefined ? "" : createHash("sha256").update(verifier).digest("base64url");
+    if (!constantTimeEqual(shown, handover.challenge)) {
+      throw new SsoRefusal("sso_code_invalid", "handover_verifier_mismatch", undefined, handover.org_id);
+    }
+  }
   // Re-checked here: a deactivation between the callback and the exchange still wins.
   const user = await ctx.db.selectFrom("users").select("active").where("id", "=", handover.user_id).executeTakeFirst();
   if (user?.active !== 1) throw new SsoRefusal("account_disabled", "user_deactivated", undefined, handover.org_id);

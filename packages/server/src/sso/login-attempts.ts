@@ -33,6 +33,7 @@ export async function createAttempt(
   orgId: number,
   redirectUri: string,
   returnTo: string | undefined,
+  handoverChallenge: string | undefined,
 ): Promise<NewAttempt> {
   const now = ctx.clock.now();
   const attempt = { state: randomValue(), nonce: randomValue(), browserBinding: randomValue() };
@@ -56,6 +57,7 @@ export async function createAttempt(
       code_verifier: codeVerifier,
       redirect_uri: redirectUri,
       return_to: returnTo ?? null,
+      handover_challenge: handoverChallenge ?? null,
       created_at: now,
       consumed_at: null,
     })

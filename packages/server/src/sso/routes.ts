@@ -124,7 +124,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       handler: async (request, reply) => {
         noStore(reply);
-        return exchangeHandover(ctx, request.body.code, request.ip);
+        return exchangeHandover(ctx, request.body.code, request.body.handoverVerifier, request.ip);
       },
     });
   };

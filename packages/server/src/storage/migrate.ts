@@ -4,6 +4,7 @@ import * as initial from "./migrations/001-initial.ts";
 import * as serviceSessions from "./migrations/002-service-sessions.ts";
 import * as sso from "./migrations/003-sso.ts";
 import * as datafeeds from "./migrations/004-datafeeds.ts";
+import * as ssoHandoverBinding from "./migrations/005-sso-handover-binding.ts";
 
 /** Ordered by name; a new migration is a new file plus one line here. */
 const migrations = {
@@ -11,6 +12,7 @@ const migrations = {
   "002-service-sessions": serviceSessions,
   "003-sso": sso,
   "004-datafeeds": datafeeds,
+  "005-sso-handover-binding": ssoHandoverBinding,
 };
 
 export async function migrateToLatest(dialect: StorageDialect): Promise<void> {

@@ -247,6 +247,8 @@ export interface SsoLoginAttemptTable {
   code_verifier: string;
   redirect_uri: string;
   return_to: string | null;
+  /** S256 challenge of the verifier the client must show at POST /sso/token (migration 005). */
+  handover_challenge: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
   consumed_at: number | null;
 }
@@ -256,6 +258,8 @@ export interface SsoHandoverTable {
   code_hash: string;
   org_id: number;
   user_id: number;
+  /** The attempt's handover challenge, when its client gave one (migration 005). */
+  challenge: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
   expires_at: number;
   consumed_at: number | null;

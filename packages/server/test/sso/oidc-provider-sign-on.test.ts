@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,6 +196,41 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
       assert.equal(again.status, 400);
       assert.equal(again.body.code, "sso_code_invalid");
       assert.equal((await failures()).at(-1), "handover_unknown_used_or_expired");
+    });
+
+    it("binds the handover code to the client that started the sign-on when it gives a challenge", async () => {
+      const verifier = randomBytes(32).toString("base64url");
+      const challenge = createHash("sha256").update(verifier).digest("base64url");
+      const start = async () => {
+        const visit = await new Browser().visit(
+          loginUrl("alice", `&returnTo=${encodeURIComponent(appReturnUrl)}&handoverChallenge=${challenge}`),
+          { stopAt: (url) => url.hostname === "app.example.com" },
+        );
+        return new URL(visit.url).searchParams.get("code") ?? "";
+      };
+      // A code planted in a victim's browser (login CSRF) meets the victim's verifier, or none.
+      for (const shown of [undefined, randomBytes(32).toString("base64url")]) {
+        const sessionsBefore = (await tessera.ctx.db.selectFrom("sessions").select("id").execute()).length;
+        const body = shown === undefined ? { code: await start() } : { code: await start(), handoverVerifier: shown };
+        const refused = await tessera.request("/sso/token", { body });
+        assert.equal(refused.status, 400, refused.text);
+        assert.equal(refused.body.code, "sso_code_invalid");
+        assert.equal((await failures()).at(-1), "handover_verifier_mismatch");
+        const sessionsAfter = (await tessera.ctx.db.selectFrom("sessions").select("id").execute()).length;
+        assert.equal(sessionsAfter, sessionsBefore, "no session was created");
+      }
+      const exchanged = await tessera.request("/sso/token", {
+        body: { code: await start(), handoverVerifier: verifier },
+      });
+      assert.equal(exchanged.status, 200, exchanged.text);
+      assert.equal(
+        (await tessera.request("/user/users/me", { token: exchanged.body.token })).body.email,
+        "alice@example.com",
+      );
+
+      const malformed = await tessera.request(`/sso/${orgId}/login?handoverChallenge=short`);
+      assert.equal(malformed.status, 400);
+      assert.equal(malformed.body.code, "invalid_request");
     });
 
     it("refuses a handover code after its minute has passed", async () => {
