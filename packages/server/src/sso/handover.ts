@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { SessionTokenResponse } from "@tessera/protocol";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
@@ -81,7 +80,8 @@ async function redeemHandover(
   if (!handover) throw new SsoRefusal("sso_code_invalid", "handover_unknown_used_or_expired");
   // Consumed either way: a code shown with a wrong verifier was taken by someone else.
   if (handover.challenge !== null) {
-    const shown = verifier === undefined ? "" : createHash("sha256").update(verifier).digest("base64url");
+    // S256 (RFC 7636) is BASE64URL(SHA-256(verifier)): what hashToken computes.
+    const shown = verifier === undefined ? "" : hashToken(verifier);
     if (!constantTimeEqual(shown, handover.challenge)) {
       throw new SsoRefusal("sso_code_invalid", "handover_verifier_mismatch", undefined, handover.org_id);
     }

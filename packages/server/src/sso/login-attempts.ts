@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { AppContext } from "../context.ts";
 import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { hashToken } from "../crypto/tokens.ts";
@@ -62,7 +62,8 @@ export async function createAttempt(
       consumed_at: null,
     })
     .execute();
-  const codeChallenge = createHash("sha256").update(codeVerifier).digest("base64url");
+  // S256 (RFC 7636) is BASE64URL(SHA-256(verifier)): what hashToken computes.
+  const codeChallenge = hashToken(codeVerifier);
   return { ...attempt, codeChallenge };
 }
 
