@@ -4,6 +4,7 @@ import { recordAudit } from "./audit/audit.ts";
 import { hashPassword } from "./crypto/passwords.ts";
 import type { Database } from "./storage/schema.ts";
 import { storePassword } from "./user-sessions/password.ts";
+import { insertMembership, insertUser } from "./users/users.ts";
 
 export const defaultBootstrapEmail = "admin@tessera.local";
 export const bootstrapOrgName = "Default";
@@ -40,32 +41,16 @@ export async function bootstrap(
       .returning("id")
       .executeTakeFirst();
     if (!org) return undefined;
-    const user = await trx
-      .insertInto("users")
-      .values({
-        email,
-        display_name: "Administrator",
-        kind: "person",
-        username: null,
-        password_hash: null,
-        password_changed_at: null,
-        must_change_password: 0,
-        active: 1,
-        is_system_admin: 1,
-        failed_attempts: 0,
-        locked_until: null,
-        created_at: now,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    await storePassword(trx, user.id, passwordHash, now);
+    const userId = await insertUser(
+      trx,
+      { email, displayName: "Administrator", kind: "person", isSystemAdmin: true },
+      now,
+    );
+    await storePassword(trx, userId, passwordHash, now);
     if (generatedPassword !== undefined) {
-      await trx.updateTable("users").set({ must_change_password: 1 }).where("id", "=", user.id).execute();
+      await trx.updateTable("users").set({ must_change_password: 1 }).where("id", "=", userId).execute();
     }
-    await trx
-      .insertInto("memberships")
-      .values({ org_id: org.id, user_id: user.id, role: "owner", active: 1, created_at: now })
-      .execute();
+    await insertMembership(trx, { orgId: org.id, userId, role: "owner" }, now);
     await recordAudit(trx, now, {
       type: "org.created",
       orgId: org.id,
@@ -76,7 +61,7 @@ export async function bootstrap(
       type: "user.created",
       orgId: org.id,
       actorUserId: null,
-      subjectUserId: user.id,
+      subjectUserId: userId,
       data: { email, role: "owner", bootstrap: true },
     });
     return { orgId: org.id, email, generatedPassword };

@@ -3,6 +3,7 @@ import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
+import { insertMembership } from "../users/users.ts";
 
 /** `POST /admin/orgs`: a system admin creates an org and becomes its owner. */
 export async function createOrg(ctx: AppContext, caller: Principal, input: CreateOrgRequest, ip: string): Promise<Org> {
@@ -17,11 +18,7 @@ export async function createOrg(ctx: AppContext, caller: Principal, input: Creat
       .values({ name, created_at: now })
       .returning("id")
       .executeTakeFirstOrThrow();
-    const membership = await trx
-      .insertInto("memberships")
-      .values({ org_id: org.id, user_id: caller.userId, role: "owner", active: 1, created_at: now })
-      .returning("id")
-      .executeTakeFirstOrThrow();
+    const membershipId = await insertMembership(trx, { orgId: org.id, userId: caller.userId, role: "owner" }, now);
     await recordAudit(trx, now, {
       type: "org.created",
       orgId: org.id,
@@ -34,7 +31,7 @@ export async function createOrg(ctx: AppContext, caller: Principal, input: Creat
       orgId: org.id,
       actorUserId: caller.userId,
       subjectUserId: caller.userId,
-      data: { orgUserId: membership.id, role: "owner" },
+      data: { orgUserId: membershipId, role: "owner" },
       ip,
     });
     return { id: org.id, name };

@@ -9,6 +9,7 @@ import { getPasswordPolicy } from "../policies/policies.ts";
 import type { Database, UserKind } from "../storage/schema.ts";
 import { assertPasswordAllowed, storePassword } from "../user-sessions/password.ts";
 import { revokeSessions } from "../user-sessions/sessions.ts";
+import { insertMembership, insertUser } from "../users/users.ts";
 
 function orgUsersQuery(db: Kysely<Database>, orgId: number) {
   return db
@@ -125,7 +126,7 @@ export async function createOrgUser(
       // The email was free before the password was hashed; another request may have taken it since.
       const raced = await trx.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
       if (raced) throw new TesseraError("conflict", "A user with this email was created meanwhile; retry");
-      id = await insertUser(trx, { email, kind, input, now });
+      id = await insertAccount(trx, { email, kind, input, now });
       if (passwordHash !== null) await storePassword(trx, id, passwordHash, now);
     } else {
       const member = await trx
@@ -136,18 +137,14 @@ export async function createOrgUser(
         .executeTakeFirst();
       if (member) throw new TesseraError("conflict", "The user is already a member of this organisation");
     }
-    const membership = await trx
-      .insertInto("memberships")
-      .values({ org_id: orgId, user_id: id, role: input.role, active: 1, created_at: now })
-      .returning("id")
-      .executeTakeFirstOrThrow();
+    const membershipId = await insertMembership(trx, { orgId, userId: id, role: input.role }, now);
     await recordAudit(trx, now, {
       type: existing ? "membership.created" : "user.created",
       orgId,
       actorUserId: caller.userId,
       subjectUserId: id,
       data: {
-        orgUserId: membership.id,
+        orgUserId: membershipId,
         email,
         kind,
         role: input.role,
@@ -181,7 +178,8 @@ function assertFitsExistingUser(
   }
 }
 
-async function insertUser(
+/** A new account of this org: its username (certificate CN) must be free. */
+async function insertAccount(
   trx: Kysely<Database>,
   user: { email: string; kind: UserKind; input: CreateOrgUserRequest; now: number },
 ): Promise<number> {
@@ -190,25 +188,16 @@ async function insertUser(
     const taken = await trx.selectFrom("users").select("id").where("username", "=", input.username).executeTakeFirst();
     if (taken) throw new TesseraError("conflict", `The username "${input.username}" is taken`);
   }
-  const row = await trx
-    .insertInto("users")
-    .values({
+  return insertUser(
+    trx,
+    {
       email,
-      display_name: input.displayName ?? input.username ?? email.slice(0, email.indexOf("@")),
+      displayName: input.displayName ?? input.username ?? email.slice(0, email.indexOf("@")),
       kind,
       username: input.username ?? null,
-      password_hash: null,
-      password_changed_at: null,
-      must_change_password: 0,
-      active: 1,
-      is_system_admin: 0,
-      failed_attempts: 0,
-      locked_until: null,
-      created_at: now,
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  return row.id;
+    },
+    now,
+  );
 }
 
 /**

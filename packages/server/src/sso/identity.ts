@@ -2,6 +2,7 @@ import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import type { ActiveOrg } from "../user-sessions/credentials.ts";
+import { insertMembership, insertUser } from "../users/users.ts";
 import type { SsoSettings } from "./sso-config.ts";
 import { SsoRefusal } from "./sso-error.ts";
 
@@ -68,25 +69,13 @@ export async function resolveSsoUser(
         throw new SsoRefusal("sso_user_not_provisioned", user ? "no_membership" : "unknown_user");
       }
       if (!user) {
-        user = await trx
-          .insertInto("users")
-          .values({
-            email: identity.email,
-            display_name: identity.displayName ?? identity.email,
-            kind: "person",
-            username: null,
-            // No password: the account signs on through its provider, so password expiry never applies.
-            password_hash: null,
-            password_changed_at: null,
-            must_change_password: 0,
-            active: 1,
-            is_system_admin: 0,
-            failed_attempts: 0,
-            locked_until: null,
-            created_at: now,
-          })
-          .returning(["id", "kind", "active", "is_system_admin"])
-          .executeTakeFirstOrThrow();
+        // No password: the account signs on through its provider, so password expiry never applies.
+        const userId = await insertUser(
+          trx,
+          { email: identity.email, displayName: identity.displayName ?? identity.email, kind: "person" },
+          now,
+        );
+        user = { id: userId, kind: "person", active: 1, is_system_admin: 0 };
         await recordAudit(trx, now, {
           type: "user.created",
           orgId: settings.orgId,
@@ -99,11 +88,12 @@ export async function resolveSsoUser(
       } else {
         provisioned = "membership";
       }
-      membership = await trx
-        .insertInto("memberships")
-        .values({ org_id: settings.orgId, user_id: user.id, role: settings.defaultRole, active: 1, created_at: now })
-        .returning(["id", "role", "active"])
-        .executeTakeFirstOrThrow();
+      const membershipId = await insertMembership(
+        trx,
+        { orgId: settings.orgId, userId: user.id, role: settings.defaultRole },
+        now,
+      );
+      membership = { id: membershipId, role: settings.defaultRole, active: 1 };
       await recordAudit(trx, now, {
         type: "membership.created",
         orgId: settings.orgId,

@@ -1,3 +1,4 @@
+import type { Role } from "@tessera/protocol";
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
 
 /**
@@ -47,10 +48,10 @@ export interface UserTable {
   username: string | null;
   password_hash: string | null;
   password_changed_at: number | null;
-  must_change_password: Flag;
-  active: Flag;
-  is_system_admin: Flag;
-  failed_attempts: number;
+  must_change_password: Generated<Flag>;
+  active: Generated<Flag>;
+  is_system_admin: Generated<Flag>;
+  failed_attempts: Generated<number>;
   locked_until: number | null;
   created_at: CreatedAt;
 }
@@ -59,8 +60,8 @@ export interface MembershipTable {
   id: Generated<number>;
   org_id: number;
   user_id: number;
-  role: "owner" | "admin" | "auditor" | "member" | "service";
-  active: Flag;
+  role: Role;
+  active: Generated<Flag>;
   created_at: CreatedAt;
   /** The password_changed_at for which "password.expiring" was recorded in this org. */
   password_warning_for: Generated<number | null>;

@@ -1,4 +1,4 @@
-import type { PasswordPolicy } from "@tessera/protocol";
+import type { PasswordPolicy, Role } from "@tessera/protocol";
 import { type Kysely, sql } from "kysely";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
@@ -11,7 +11,7 @@ export interface ActiveOrg {
   orgId: number;
   orgName: string;
   membershipId: number;
-  role: "owner" | "admin" | "auditor" | "member" | "service";
+  role: Role;
 }
 
 /** The orgs in which the user's membership is active, oldest membership first. */
