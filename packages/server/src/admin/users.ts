@@ -6,9 +6,9 @@ import type { AppContext } from "../context.ts";
 import { hashPassword } from "../crypto/passwords.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { getPasswordPolicy } from "../policies/policies.ts";
+import { revokeSessions } from "../sessions/revoke-sessions.ts";
 import type { Database, UserKind } from "../storage/schema.ts";
 import { assertPasswordAllowed, storePassword } from "../user-sessions/password.ts";
-import { revokeSessions } from "../user-sessions/sessions.ts";
 import { insertMembership, insertUser } from "../users/users.ts";
 
 function orgUsersQuery(db: Kysely<Database>, orgId: number) {

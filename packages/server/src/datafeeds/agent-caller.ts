@@ -1,6 +1,6 @@
+import { type LiveServiceSession, requireServiceSession } from "../access/service-session.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { type LiveServiceSession, requireServiceSession } from "../service-sessions/service-session-store.ts";
 
 type HeaderValue = string | string[] | undefined;
 

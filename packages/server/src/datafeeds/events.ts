@@ -1,7 +1,7 @@
 import type { V4Event } from "@tessera/protocol";
 import { roleAllows } from "@tessera/protocol";
 import type { Kysely } from "kysely";
-import type { LiveServiceSession } from "../service-sessions/service-session-store.ts";
+import type { LiveServiceSession } from "../access/service-session.ts";
 import type { Database } from "../storage/schema.ts";
 import { datafeedEventType } from "./event-types.ts";
 import type { FeedPosition } from "./positions.ts";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { V4Event } from "@tessera/protocol";
+import type { LiveServiceSession } from "../access/service-session.ts";
 import type { AppContext } from "../context.ts";
 import { constantTimeEqual } from "../crypto/constant-time.ts";
-import type { LiveServiceSession } from "../service-sessions/service-session-store.ts";
 import { maxBatchSize, visibleEventsAfter } from "./events.ts";
 import { type DatafeedRow, findDatafeed } from "./feeds.ts";
 import { type FeedPosition, isAfter, latestSettledPosition } from "./positions.ts";

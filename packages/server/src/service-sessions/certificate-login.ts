@@ -9,9 +9,9 @@ import {
 import { loadTrustAnchors } from "../certificates/trusted-cas.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
+import type { ServiceAccount } from "../sessions/open-session.ts";
 import { assertNoApplicationConflict } from "./applications.ts";
 import { auditServiceLoginRefusal } from "./login-refusals.ts";
-import type { ServiceAccount } from "./service-session-store.ts";
 
 /**
  * DESIGN §3: who a client certificate names, after every rule in its order. The TLS layer

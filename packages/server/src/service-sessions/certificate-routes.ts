@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { KeyManagerTokenResponse, ServiceSessionTokenResponse } from "@tessera/protocol";
 import { symphonyErrorResponses } from "../access/route-schemas.ts";
+import type { ServiceSessionKind } from "../access/service-session.ts";
 import type { AppContext } from "../context.ts";
 import { authenticateClientCertificate } from "./certificate-login.ts";
 import { acceptAnyBodyAsBytes, assertNoRequestBody } from "./no-body.ts";
 import { keyManagerSessionResponse, serviceSessionResponse } from "./open-session-response.ts";
-import type { ServiceSessionKind } from "./service-session-store.ts";
 
 const tags = ["Service sessions"];
 

@@ -3,8 +3,8 @@ import type { Role } from "@tessera/protocol";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
+import type { ServiceAccount } from "../sessions/open-session.ts";
 import { auditServiceLoginRefusal } from "./login-refusals.ts";
-import type { ServiceAccount } from "./service-session-store.ts";
 
 /** A key-pair login token may be valid for at most five minutes ahead… */
 const maxLifetimeSeconds = 300;

@@ -1,7 +1,7 @@
 import { type KeyManagerTokenResponse, rolePermissions, type ServiceSessionTokenResponse } from "@tessera/protocol";
 import { issueAuthorizationToken } from "../authorization-tokens/tokens.ts";
 import type { AppContext } from "../context.ts";
-import { openServiceSession, type ServiceAccount } from "./service-session-store.ts";
+import { openServiceSession, type ServiceAccount } from "../sessions/open-session.ts";
 
 type Method = "certificate" | "key_pair";
 

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { MessageResponse, SessionInfoResponse } from "@tessera/protocol";
 import { symphonyErrorResponses } from "../access/route-schemas.ts";
+import { requireServiceSession } from "../access/service-session.ts";
 import type { AppContext } from "../context.ts";
-import { revokeSessions } from "../user-sessions/sessions.ts";
-import { requireServiceSession } from "./service-session-store.ts";
+import { revokeSessions } from "../sessions/revoke-sessions.ts";
 
 const tags = ["Service sessions"];
 const sessionTokenSecurity = [{ sessionToken: [] }];

@@ -1,8 +1,12 @@
-import type { TokenKind } from "@tessera/protocol";
+import type { Role, SessionTokenResponse, TokenKind } from "@tessera/protocol";
+import type { ServiceSessionKind } from "../access/service-session.ts";
 import { recordAudit } from "../audit/audit.ts";
+import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { generateToken, hashToken } from "../crypto/tokens.ts";
+import { readSessionPolicy } from "../policies/policies.ts";
 import type { SessionKind } from "../storage/schema.ts";
+import type { ActiveOrg } from "../user-sessions/credentials.ts";
 
 export interface NewSession {
   kind: SessionKind;
@@ -21,7 +25,7 @@ export interface NewSession {
  * Every kind of session starts here: the session, the hash of its first token (never the
  * token) and its `session.created` audit event, in one transaction.
  */
-export async function openSession(
+async function openSession(
   ctx: AppContext,
   tokenKind: TokenKind,
   session: NewSession,
@@ -58,4 +62,100 @@ export async function openSession(
     return row.id;
   });
   return { token, sessionId };
+}
+
+/** The answer of a login or renewal: the token and its window, as clients of the seed API read it. */
+export function userSessionResponse(
+  token: string,
+  expiresAt: number,
+  now: number,
+  userId: number,
+  orgId: number,
+): SessionTokenResponse {
+  return {
+    token,
+    expiresAt: toUnixSeconds(expiresAt),
+    expiresIn: Math.max(0, Math.floor((expiresAt - now) / 1000)),
+    tokenType: "Bearer",
+    userId,
+    orgId,
+  };
+}
+
+/** Opens a user session in `org` with the org's idle window and absolute cap. */
+export async function openUserSession(
+  ctx: AppContext,
+  userId: number,
+  org: ActiveOrg,
+  audit: { ip: string; method: "password" | "sso" },
+): Promise<SessionTokenResponse> {
+  const policy = await readSessionPolicy(ctx.storage, org.orgId);
+  const now = ctx.clock.now();
+  const absoluteExpiresAt = now + policy.userAbsoluteSeconds * 1000;
+  const expiresAt = Math.min(now + policy.userIdleSeconds * 1000, absoluteExpiresAt);
+  const { token } = await openSession(
+    ctx,
+    "userSession",
+    {
+      kind: "user",
+      userId,
+      orgId: org.orgId,
+      membershipId: org.membershipId,
+      expiresAt,
+      absoluteExpiresAt,
+      method: audit.method,
+      ip: audit.ip,
+    },
+    now,
+  );
+  return userSessionResponse(token, expiresAt, now, userId, org.orgId);
+}
+
+/** The membership a service session is opened for. */
+export interface ServiceAccount {
+  userId: number;
+  username: string;
+  orgId: number;
+  membershipId: number;
+  role: Role;
+}
+
+const tokenKinds = { service: "serviceSession", keymanager: "keyManagerSession" } as const;
+
+export interface OpenedServiceSession {
+  token: string;
+  sessionId: number;
+  expiresAt: number;
+}
+
+/**
+ * Opens a service or key-manager session for the org's service-session lifetime (1 h…2 weeks,
+ * default 24 h). There is no renewal: the holder authenticates again after a 401.
+ */
+export async function openServiceSession(
+  ctx: AppContext,
+  account: ServiceAccount,
+  kind: ServiceSessionKind,
+  audit: { ip: string; method: "certificate" | "key_pair" },
+): Promise<OpenedServiceSession> {
+  const policy = await readSessionPolicy(ctx.storage, account.orgId);
+  const now = ctx.clock.now();
+  const expiresAt = now + policy.serviceSessionSeconds * 1000;
+  const { token, sessionId } = await openSession(
+    ctx,
+    tokenKinds[kind],
+    {
+      kind,
+      userId: account.userId,
+      orgId: account.orgId,
+      membershipId: account.membershipId,
+      // No renewal: the first window is the whole session.
+      expiresAt,
+      absoluteExpiresAt: expiresAt,
+      method: audit.method,
+      ip: audit.ip,
+    },
+    now,
+  );
+  return { token, sessionId, expiresAt };
 }

@@ -2,7 +2,7 @@ import type { SessionTokenResponse, SsoCallbackQuery, SsoLoginQuery } from "@tes
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { createUserSession } from "../user-sessions/sessions.ts";
+import { openUserSession } from "../sessions/open-session.ts";
 import { createHandover } from "./handover.ts";
 import { resolveSsoUser } from "./identity.ts";
 import { assertedProfile, discoverProvider, redeemAuthorizationCode, verifyIdToken } from "./identity-provider.ts";
@@ -121,7 +121,7 @@ export async function completeSsoLogin(
     }
     return {
       kind: "session",
-      session: await createUserSession(ctx, resolved.userId, resolved.org, { ip, method: "sso" }),
+      session: await openUserSession(ctx, resolved.userId, resolved.org, { ip, method: "sso" }),
     };
   } catch (error) {
     if (!(error instanceof TesseraError)) throw error;

@@ -3,8 +3,8 @@ import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { generateToken, hashToken, looksLikeToken } from "../crypto/tokens.ts";
+import { openUserSession } from "../sessions/open-session.ts";
 import { listActiveOrgs } from "../user-sessions/credentials.ts";
-import { createUserSession } from "../user-sessions/sessions.ts";
 import { SsoRefusal } from "./sso-error.ts";
 
 /** Long enough for a browser redirect and one exchange; the code works once. */
@@ -91,5 +91,5 @@ async function redeemHandover(
   if (user?.active !== 1) throw new SsoRefusal("account_disabled", "user_deactivated", undefined, handover.org_id);
   const org = (await listActiveOrgs(ctx, handover.user_id)).find((active) => active.orgId === handover.org_id);
   if (!org) throw new SsoRefusal("org_access_denied", "membership_deactivated", undefined, handover.org_id);
-  return createUserSession(ctx, handover.user_id, org, { ip, method: "sso" });
+  return openUserSession(ctx, handover.user_id, org, { ip, method: "sso" });
 }

@@ -2,8 +2,8 @@ import type { LoginRequest, SessionTokenResponse } from "@tessera/protocol";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { getPasswordPolicy, passwordExpiresAt } from "../policies/policies.ts";
+import { openUserSession } from "../sessions/open-session.ts";
 import { checkPassword, chooseOrg } from "./credentials.ts";
-import { createUserSession } from "./sessions.ts";
 
 /** `POST /user/authenticate`: email, password and org in; a 15-minute session token out. */
 export async function loginWithPassword(
@@ -26,5 +26,5 @@ export async function loginWithPassword(
     throw new TesseraError("password_expired", "Change the password with POST /user/password, then log in again");
   }
   ctx.metrics.logins.inc({ outcome: "success" });
-  return createUserSession(ctx, user.id, org, { ip, method: "password" });
+  return openUserSession(ctx, user.id, org, { ip, method: "password" });
 }

@@ -15,11 +15,12 @@ import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { passwordExpiresAt, readPasswordPolicy } from "../policies/policies.ts";
+import { renewUserSession } from "../sessions/renew-session.ts";
+import { revokeSessions } from "../sessions/revoke-sessions.ts";
 import { createApiKey } from "./api-keys.ts";
 import { listActiveOrgs } from "./credentials.ts";
 import { loginWithPassword } from "./login.ts";
 import { changePassword } from "./password.ts";
-import { renewUserSession, revokeSessions } from "./sessions.ts";
 
 const tags = ["User sessions"];
 

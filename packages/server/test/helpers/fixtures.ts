@@ -6,9 +6,9 @@ import {
   putPasswordPolicy,
   putSessionPolicy,
 } from "../../src/policies/policies.ts";
+import { openUserSession } from "../../src/sessions/open-session.ts";
 import type { Database } from "../../src/storage/schema.ts";
 import { storePassword } from "../../src/user-sessions/password.ts";
-import { createUserSession } from "../../src/user-sessions/sessions.ts";
 import { adminEmail, type TestInstance } from "./instance.ts";
 
 /**
@@ -212,7 +212,7 @@ export async function openSession(
     .where("u.email", "=", (options.email ?? adminEmail).toLowerCase())
     .where("m.org_id", "=", orgId)
     .executeTakeFirstOrThrow();
-  const session = await createUserSession(
+  const session = await openUserSession(
     tessera.ctx,
     row.userId,
     { orgId, orgName: row.orgName, membershipId: row.membershipId, role: row.role },

@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { SignJWT } from "jose";
 import { hashPassword } from "../../src/crypto/passwords.ts";
-import { revokeSessions } from "../../src/user-sessions/sessions.ts";
+import { revokeSessions } from "../../src/sessions/revoke-sessions.ts";
 import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { type RunningNginx, startNginx } from "../helpers/nginx.ts";
 import { createOrg, createServiceUser } from "../helpers/service-fixtures.ts";

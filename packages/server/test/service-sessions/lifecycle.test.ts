@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { putSessionPolicy } from "../../src/policies/policies.ts";
-import { revokeSessions } from "../../src/user-sessions/sessions.ts";
+import { revokeSessions } from "../../src/sessions/revoke-sessions.ts";
 import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "../helpers/certificates.ts";
 import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { mtlsRequest } from "../helpers/mtls-client.ts";
@@ -102,6 +102,9 @@ describe("service session lifecycle", () => {
       const response = await tessera.request("/pod/v2/sessioninfo", { headers });
       assert.equal(response.status, 401);
       assert.equal(response.body.reason, "invalid_token");
+      // RFC 6750, as for user sessions: error="invalid_token" only when a token was presented.
+      const challenge = response.headers.get("www-authenticate") ?? "";
+      assert.equal(challenge.includes('error="invalid_token"'), headers.sessionToken !== undefined, challenge);
     }
   });
 

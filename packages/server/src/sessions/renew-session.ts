@@ -1,59 +1,11 @@
 import type { SessionTokenResponse } from "@tessera/protocol";
 import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
-import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { deriveSuccessorToken, hashToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { readSessionPolicy } from "../policies/policies.ts";
-import { openSession } from "../sessions/open-session.ts";
-import type { ActiveOrg } from "./credentials.ts";
-
-function tokenResponse(
-  token: string,
-  expiresAt: number,
-  now: number,
-  userId: number,
-  orgId: number,
-): SessionTokenResponse {
-  return {
-    token,
-    expiresAt: toUnixSeconds(expiresAt),
-    expiresIn: Math.max(0, Math.floor((expiresAt - now) / 1000)),
-    tokenType: "Bearer",
-    userId,
-    orgId,
-  };
-}
-
-/** Opens a user session in `org` with the org's idle window and absolute cap. */
-export async function createUserSession(
-  ctx: AppContext,
-  userId: number,
-  org: ActiveOrg,
-  audit: { ip: string; method: "password" | "sso" },
-): Promise<SessionTokenResponse> {
-  const policy = await readSessionPolicy(ctx.storage, org.orgId);
-  const now = ctx.clock.now();
-  const absoluteExpiresAt = now + policy.userAbsoluteSeconds * 1000;
-  const expiresAt = Math.min(now + policy.userIdleSeconds * 1000, absoluteExpiresAt);
-  const { token } = await openSession(
-    ctx,
-    "userSession",
-    {
-      kind: "user",
-      userId,
-      orgId: org.orgId,
-      membershipId: org.membershipId,
-      expiresAt,
-      absoluteExpiresAt,
-      method: audit.method,
-      ip: audit.ip,
-    },
-    now,
-  );
-  return tokenResponse(token, expiresAt, now, userId, org.orgId);
-}
+import { userSessionResponse } from "./open-session.ts";
 
 /**
  * Renews a user session: a new token with a new idle window, never past the absolute cap.
@@ -100,14 +52,14 @@ export async function renewUserSession(
     });
     return true;
   });
-  if (retiredHere) return tokenResponse(successor, expiresAt, now, principal.userId, principal.orgId);
+  if (retiredHere) return userSessionResponse(successor, expiresAt, now, principal.userId, principal.orgId);
   // Another renewal of this token came first: answer what it made, as the session stands now.
   const session = await ctx.db
     .selectFrom("sessions")
     .select("expires_at")
     .where("id", "=", sessionId)
     .executeTakeFirstOrThrow();
-  return tokenResponse(
+  return userSessionResponse(
     await currentTokenFrom(ctx, successor),
     session.expires_at,
     now,
@@ -135,43 +87,4 @@ async function currentTokenFrom(ctx: AppContext, successor: string): Promise<str
     token = deriveSuccessorToken(ctx.renewalKey, token);
   }
   return token;
-}
-
-export interface RevocationAudit {
-  actorUserId: number | null;
-  reason: "logout" | "admin" | "password_changed";
-  ip: string | null;
-}
-
-/** Revokes the sessions matched by `scope`; their tokens answer 401 from the next request on. Returns how many. */
-export async function revokeSessions(
-  ctx: AppContext,
-  scope: { orgId: number; sessionId?: number; userId?: number },
-  audit: RevocationAudit,
-): Promise<number> {
-  const now = ctx.clock.now();
-  return ctx.db.transaction().execute(async (trx) => {
-    let query = trx
-      .updateTable("sessions")
-      .set({ revoked_at: now })
-      .where("org_id", "=", scope.orgId)
-      .where("revoked_at", "is", null)
-      .where("absolute_expires_at", ">", now);
-    if (scope.sessionId !== undefined) query = query.where("id", "=", scope.sessionId);
-    if (scope.userId !== undefined) query = query.where("user_id", "=", scope.userId);
-    const revoked = await query.returning(["id", "user_id"]).execute();
-    for (const session of revoked) {
-      // Leaves with the commit: every node's caches drop the session before its next request.
-      await ctx.storage.changes.publish("session", String(session.id), trx);
-      await recordAudit(trx, now, {
-        type: "session.revoked",
-        orgId: scope.orgId,
-        actorUserId: audit.actorUserId,
-        subjectUserId: session.user_id,
-        data: { sessionId: session.id, reason: audit.reason },
-        ip: audit.ip,
-      });
-    }
-    return revoked.length;
-  });
 }
