@@ -6,7 +6,6 @@ import type { AppContext } from "../context.ts";
 import { generateToken, hashToken } from "../crypto/tokens.ts";
 import { readSessionPolicy } from "../policies/policies.ts";
 import type { SessionKind } from "../storage/schema.ts";
-import type { ActiveOrg } from "../user-sessions/credentials.ts";
 
 export interface NewSession {
   kind: SessionKind;
@@ -86,7 +85,7 @@ export function userSessionResponse(
 export async function openUserSession(
   ctx: AppContext,
   userId: number,
-  org: ActiveOrg,
+  org: { orgId: number; membershipId: number },
   audit: { ip: string; method: "password" | "sso" },
 ): Promise<SessionTokenResponse> {
   const policy = await readSessionPolicy(ctx.storage, org.orgId);

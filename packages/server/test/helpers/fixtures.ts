@@ -215,7 +215,7 @@ export async function openSession(
   const session = await openUserSession(
     tessera.ctx,
     row.userId,
-    { orgId, orgName: row.orgName, membershipId: row.membershipId, role: row.role },
+    { orgId, membershipId: row.membershipId },
     { ip: "127.0.0.1", method: "password" },
   );
   return session.token;
