@@ -4,6 +4,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SessionTokenResponse } from "@tessera/protocol";
+import { UsageError } from "./cli-errors.ts";
 
 export const ssoLoginUsage = `Usage: tessera login --sso --org ID [options]
 
@@ -28,8 +29,6 @@ interface LoginOptions {
   openBrowser: boolean;
   timeoutSeconds: number;
 }
-
-class UsageError extends Error {}
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): LoginOptions {
   const options: LoginOptions = {
