@@ -21,14 +21,14 @@ async function main(argv: string[]): Promise<number> {
       return runServe(rest);
     case "login":
       // Each login method has its own file.
-      if (rest.includes("--sso")) return (await import("./sso-login.ts")).runSsoLogin(rest);
+      if (rest.includes("--sso")) return (await import("./commands/sso-login.ts")).runSsoLogin(rest);
       return (await import("./commands/login.ts")).runLogin(rest);
     case "token":
       return (await import("./commands/token.ts")).runToken(rest);
     case "certs":
-      return (await import("./certs.ts")).runCerts(rest);
+      return (await import("./commands/certs.ts")).runCerts(rest);
     case "keys":
-      return (await import("./keys.ts")).runKeys(rest);
+      return (await import("./commands/keys.ts")).runKeys(rest);
     case "datafeed":
       return (await import("./commands/datafeed.ts")).runDatafeed(rest);
     case undefined:

@@ -1,8 +1,9 @@
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 
 /**
- * What `tessera login --save` writes and `tessera token` reads: the wire answer of
- * `POST /user/authenticate` plus the server it came from, or an API key.
+ * What `tessera login --save` (password, API key or single sign-on) writes and `tessera token`
+ * reads: the wire answer of `POST /user/authenticate` or `POST /sso/token` plus the server it
+ * came from, or an API key.
  */
 export type SavedCredential =
   | {
@@ -28,6 +29,23 @@ export type SavedCredential =
 export function writeCredentialFile(path: string, credential: SavedCredential): void {
   writeFileSync(path, `${JSON.stringify(credential, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+/**
+ * What a login does with its new credential: with `file`, writes it there and says on standard
+ * error until when it is valid; without, prints it as JSON on standard output.
+ */
+export function saveOrPrintCredential(credential: SavedCredential, file: string | undefined): void {
+  if (!file) {
+    process.stdout.write(`${JSON.stringify(credential, null, 2)}\n`);
+    return;
+  }
+  writeCredentialFile(file, credential);
+  const until =
+    credential.expiresAt === null
+      ? "does not expire"
+      : `valid until ${new Date(credential.expiresAt * 1000).toISOString()}`;
+  process.stderr.write(`Saved to ${file} (${until}).\n`);
 }
 
 export function readCredentialFile(path: string): SavedCredential {

@@ -7,8 +7,8 @@ import { after, before, describe, it } from "node:test";
 import { ensureServerTls, loadConfig, serve } from "@tessera/server";
 import { mtlsRequest } from "../../server/test/helpers/mtls-client.ts";
 import { createServiceUser } from "../../server/test/helpers/service-fixtures.ts";
-import { runCerts } from "../src/certs.ts";
-import { runKeys } from "../src/keys.ts";
+import { runCerts } from "../src/commands/certs.ts";
+import { runKeys } from "../src/commands/keys.ts";
 
 const adminEmail = "ops@example.com";
 const adminPassword = "a long bootstrap password";

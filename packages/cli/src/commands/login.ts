@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { errorFromResponse, UserSession } from "@tessera/client";
 import type { MeResponse } from "@tessera/protocol";
 import { promptHidden } from "../prompt.ts";
-import { type SavedCredential, writeCredentialFile } from "../token-file.ts";
+import { type SavedCredential, saveOrPrintCredential } from "../token-file.ts";
 import { reportFailure, UsageError } from "./cli-errors.ts";
 
 export const loginUsage = `Usage: tessera login --server URL --email EMAIL [--org ID] [--save FILE]
@@ -37,14 +37,7 @@ export async function runLogin(argv: string[]): Promise<number> {
     const credential = values["api-key-env"]
       ? await checkApiKey(server, values["api-key-env"])
       : await loginWithPassword(server, values.email, values.org);
-    if (values.save) {
-      writeCredentialFile(values.save, credential);
-      const until =
-        credential.expiresAt === null ? "does not expire" : `valid until ${isoSeconds(credential.expiresAt)}`;
-      process.stderr.write(`Saved to ${values.save} (${until}).\n`);
-    } else {
-      process.stdout.write(`${JSON.stringify(credential, null, 2)}\n`);
-    }
+    saveOrPrintCredential(credential, values.save);
     return 0;
   } catch (error) {
     if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
@@ -52,10 +45,6 @@ export async function runLogin(argv: string[]): Promise<number> {
     }
     return reportFailure(error, loginUsage);
   }
-}
-
-function isoSeconds(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toISOString();
 }
 
 async function readPassword(): Promise<string> {

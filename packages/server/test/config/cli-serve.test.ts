@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import SQLite from "better-sqlite3";
 
 const repositoryRoot = fileURLToPath(new URL("../../../../", import.meta.url));
-const cliEntry = join(repositoryRoot, "packages/cli/src/main.ts");
+const tesseraBin = join(repositoryRoot, "packages/cli/bin/tessera.js");
 
 /** The environment of a `tessera serve` child: nothing inherited that configures Tessera. */
 function childEnvironment(settings: Record<string, string>): NodeJS.ProcessEnv {
@@ -35,9 +35,9 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-/** Spawns the real CLI, as `npm start` does: node with tsx, `tessera serve`. */
+/** Spawns the real CLI, as `npm start` does: the `tessera` launcher, `tessera serve`. */
 function spawnServe(settings: Record<string, string>, args: string[] = []): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", ...args], {
+  const child = spawn(process.execPath, [tesseraBin, "serve", ...args], {
     cwd: repositoryRoot,
     env: childEnvironment(settings),
     stdio: ["ignore", "pipe", "pipe"],

@@ -473,12 +473,13 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
       const token = JSON.parse(stdout);
       assert.match(token.token, /^tsu_/);
       assert.equal(token.expiresIn, 900);
+      assert.equal(token.server, tessera.baseUrl, "the same JSON as tessera login prints");
       const me = await tessera.request("/user/users/me", { token: token.token });
       assert.equal(me.status, 200);
       assert.equal(me.body.email, "alice@example.com");
     });
 
-    it("saves the token with --save in a file only its owner can read", async () => {
+    it("saves the token with --save in a file only its owner can read, which tessera token renew renews", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tessera-cli-"));
       try {
         const file = join(dir, "token.json");
@@ -492,6 +493,21 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
         const token = JSON.parse(readFileSync(file, "utf8"));
         const me = await tessera.request("/user/users/me", { token: token.token });
         assert.equal(me.status, 200);
+
+        // The file is the one `tessera login --save` writes: renewing needs no --server.
+        const renew = await runCli(["token", "renew", "--token-file", file]).exited;
+        assert.equal(renew.code, 0, renew.stderr);
+        assert.equal(token.server, tessera.baseUrl);
+        assert.equal(token.tokenType, "Bearer");
+        assert.equal(token.orgId, orgId);
+        const renewed = JSON.parse(readFileSync(file, "utf8"));
+        assert.notEqual(renewed.token, token.token);
+        assert.equal(renewed.server, tessera.baseUrl);
+        assert.ok(renewed.expiresAt >= token.expiresAt);
+        assert.equal(statSync(file).mode & 0o777, 0o600);
+        const renewedMe = await tessera.request("/user/users/me", { token: renewed.token });
+        assert.equal(renewedMe.status, 200);
+        assert.equal(renewedMe.body.email, "alice@example.com");
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

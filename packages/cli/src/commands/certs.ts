@@ -9,6 +9,7 @@ import {
   issueCertificate,
   validFor,
 } from "@tessera/server";
+import { UsageError } from "./cli-errors.ts";
 
 export const certsUsage = `Usage:
   tessera certs ca [--data-dir DIR]
@@ -62,8 +63,6 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): CertsOptions {
   }
   return options;
 }
-
-export class UsageError extends Error {}
 
 /** `tessera certs …`: returns the exit code. */
 export async function runCerts(

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmod, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SessionTokenResponse } from "@tessera/protocol";
+import { saveOrPrintCredential } from "../token-file.ts";
+import { UsageError } from "./cli-errors.ts";
 
 export const ssoLoginUsage = `Usage: tessera login --sso --org ID [options]
 
@@ -28,8 +29,6 @@ interface LoginOptions {
   openBrowser: boolean;
   timeoutSeconds: number;
 }
-
-class UsageError extends Error {}
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): LoginOptions {
   const options: LoginOptions = {
@@ -193,14 +192,19 @@ export async function runSsoLogin(argv: string[]): Promise<number> {
   const print = (line: string) => process.stderr.write(`${line}\n`);
   try {
     const token = await signOn(options, print);
-    const json = `${JSON.stringify(token, null, 2)}\n`;
-    if (options.save) {
-      await writeFile(options.save, json, { mode: 0o600 });
-      await chmod(options.save, 0o600); // also when the file already existed with a wider mode
-      print(`Signed in; the session token is in ${options.save} (expires in ${token.expiresIn} s).`);
-    } else {
-      process.stdout.write(json);
-    }
+    // The same file as a password login's, with the server, so `tessera token renew` needs no --server.
+    saveOrPrintCredential(
+      {
+        server: options.server,
+        tokenType: "Bearer",
+        token: token.token,
+        expiresAt: token.expiresAt,
+        expiresIn: token.expiresIn,
+        userId: token.userId,
+        orgId: token.orgId,
+      },
+      options.save,
+    );
     return 0;
   } catch (error) {
     process.stderr.write(`tessera login: ${error instanceof Error ? error.message : String(error)}\n`);
