@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "@sinclair/typebox";
 import {
   ApiKeyList,
   AuditEventList,
@@ -20,7 +19,7 @@ import {
   UpdateOrgUserRequest,
 } from "@tessera/protocol";
 import { authenticate, authenticateInOrg } from "../access/principal.ts";
-import { problemResponses, userSecurity } from "../access/route-schemas.ts";
+import { noContent, userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { listApiKeys, revokeApiKey } from "./api-keys.ts";
 import { auditPage, listAuditEvents } from "./audit.ts";
@@ -30,8 +29,6 @@ import { listLiveSessions, revokeOneSession, revokeOrgSessions, revokeUserSessio
 import { createOrgUser, listOrgUsers, updateOrgUser } from "./users.ts";
 
 type App = Parameters<FastifyPluginAsyncTypebox>[0];
-
-const noContent = { 204: Type.Null({ description: "No content" }) };
 
 /**
  * DESIGN §8: org-scoped administration. Every handler authenticates against the org in the
@@ -55,7 +52,7 @@ function registerOrgRoutes(app: App, ctx: AppContext): void {
       summary: "Create an organisation (system admins); the caller becomes its owner",
       security: userSecurity,
       body: CreateOrgRequest,
-      response: { 201: Org, ...problemResponses },
+      response: { 201: Org },
     },
     handler: async (request, reply) => {
       const caller = await authenticate(ctx, request);
@@ -72,7 +69,7 @@ function registerUserRoutes(app: App, ctx: AppContext): void {
       summary: "List the org's users and their memberships",
       security: userSecurity,
       params: OrgParams,
-      response: { 200: OrgUserList, ...problemResponses },
+      response: { 200: OrgUserList },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
@@ -88,7 +85,7 @@ function registerUserRoutes(app: App, ctx: AppContext): void {
       security: userSecurity,
       params: OrgParams,
       body: CreateOrgUserRequest,
-      response: { 201: OrgUser, ...problemResponses },
+      response: { 201: OrgUser },
     },
     handler: async (request, reply) => {
       const orgId = Number(request.params.orgId);
@@ -104,7 +101,7 @@ function registerUserRoutes(app: App, ctx: AppContext): void {
       security: userSecurity,
       params: OrgUserParams,
       body: UpdateOrgUserRequest,
-      response: { 200: OrgUser, ...problemResponses },
+      response: { 200: OrgUser },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
@@ -122,7 +119,7 @@ function registerPolicyRoutes(app: App, ctx: AppContext): void {
       summary: "The org's password policy",
       security: userSecurity,
       params: OrgParams,
-      response: { 200: PasswordPolicy, ...problemResponses },
+      response: { 200: PasswordPolicy },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
@@ -138,7 +135,7 @@ function registerPolicyRoutes(app: App, ctx: AppContext): void {
       security: userSecurity,
       params: OrgParams,
       body: PasswordPolicy,
-      response: { 200: PasswordPolicy, ...problemResponses },
+      response: { 200: PasswordPolicy },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
@@ -153,7 +150,7 @@ function registerPolicyRoutes(app: App, ctx: AppContext): void {
       summary: "The org's session policy",
       security: userSecurity,
       params: OrgParams,
-      response: { 200: SessionPolicy, ...problemResponses },
+      response: { 200: SessionPolicy },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
@@ -169,7 +166,7 @@ function registerPolicyRoutes(app: App, ctx: AppContext): void {
       security: userSecurity,
       params: OrgParams,
       body: SessionPolicy,
-      response: { 200: SessionPolicy, ...problemResponses },
+      response: { 200: SessionPolicy },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
@@ -188,7 +185,7 @@ function registerSessionRoutes(app: App, ctx: AppContext): void {
       security: userSecurity,
       params: OrgParams,
       querystring: SessionListQuery,
-      response: { 200: SessionList, ...problemResponses },
+      response: { 200: SessionList },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
@@ -204,7 +201,7 @@ function registerSessionRoutes(app: App, ctx: AppContext): void {
       summary: "Revoke one session",
       security: userSecurity,
       params: OrgSessionParams,
-      response: { ...noContent, ...problemResponses },
+      response: noContent,
     },
     handler: async (request, reply) => {
       const orgId = Number(request.params.orgId);
@@ -220,7 +217,7 @@ function registerSessionRoutes(app: App, ctx: AppContext): void {
       summary: "Revoke every session of one user in the org",
       security: userSecurity,
       params: OrgUserParams,
-      response: { ...noContent, ...problemResponses },
+      response: noContent,
     },
     handler: async (request, reply) => {
       const orgId = Number(request.params.orgId);
@@ -236,7 +233,7 @@ function registerSessionRoutes(app: App, ctx: AppContext): void {
       summary: "Revoke every session of the org, the caller's own included",
       security: userSecurity,
       params: OrgParams,
-      response: { ...noContent, ...problemResponses },
+      response: noContent,
     },
     handler: async (request, reply) => {
       const orgId = Number(request.params.orgId);
@@ -255,7 +252,7 @@ function registerApiKeyRoutes(app: App, ctx: AppContext): void {
       summary: "List the org's API keys (never the keys themselves)",
       security: userSecurity,
       params: OrgParams,
-      response: { 200: ApiKeyList, ...problemResponses },
+      response: { 200: ApiKeyList },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
@@ -270,7 +267,7 @@ function registerApiKeyRoutes(app: App, ctx: AppContext): void {
       summary: "Revoke an API key; it answers 401 from its next use",
       security: userSecurity,
       params: OrgResourceParams,
-      response: { ...noContent, ...problemResponses },
+      response: noContent,
     },
     handler: async (request, reply) => {
       const orgId = Number(request.params.orgId);
@@ -289,7 +286,7 @@ function registerAuditRoutes(app: App, ctx: AppContext): void {
       security: userSecurity,
       params: OrgParams,
       querystring: AuditQuery,
-      response: { 200: AuditEventList, ...problemResponses },
+      response: { 200: AuditEventList },
     },
     handler: async (request) => {
       const orgId = Number(request.params.orgId);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { IdmTokenQuery, IdmTokenResponse, Jwks, SigningKeyRotation } from "@tessera/protocol";
 import { authenticate } from "../access/principal.ts";
-import { problemResponses, symphonyErrorResponses, userSecurity } from "../access/route-schemas.ts";
+import { userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { requireServiceSession } from "../service-sessions/service-session-store.ts";
@@ -27,8 +27,9 @@ export function authorizationTokenRoutes(ctx: AppContext): FastifyPluginAsyncTyp
         summary: "A fresh authorization token (JWT, at most 5 minutes) for a live service session",
         security: [{ sessionToken: [] }],
         querystring: IdmTokenQuery,
-        response: { 200: IdmTokenResponse, ...symphonyErrorResponses },
+        response: { 200: IdmTokenResponse },
       },
+      config: { errors: "symphony" },
       handler: async (request) => {
         const session = await requireServiceSession(ctx, request.headers.sessiontoken, "service");
         const permissions = narrowToScope(session.permissions, request.query.scope);
@@ -48,7 +49,7 @@ export function authorizationTokenRoutes(ctx: AppContext): FastifyPluginAsyncTyp
       schema: { tags, summary: "Public keys of authorization tokens (JWKS)", response: { 200: Jwks } },
       handler: async () => ({ keys: await publishedKeys(ctx.db, ctx.clock.now()) }),
     };
-    app.get("/login/idm/keys", jwks);
+    app.get("/login/idm/keys", { ...jwks, config: { errors: "symphony" } });
     app.get("/.well-known/jwks.json", jwks);
   };
 }
@@ -61,7 +62,7 @@ export function signingKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebo
         tags,
         summary: "Rotate the authorization-token signing key (system admins)",
         security: userSecurity,
-        response: { 200: SigningKeyRotation, ...problemResponses },
+        response: { 200: SigningKeyRotation },
       },
       handler: async (request) => {
         const principal = await authenticate(ctx, request);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import { CreateTrustedCaRequest, IdParam, TrustedCa } from "@tessera/protocol";
 import { authenticateInOrg } from "../access/principal.ts";
-import { problemResponses, userSecurity } from "../access/route-schemas.ts";
+import { noContent, userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { addTrustedCa, listTrustedCas, removeTrustedCa } from "./trusted-cas.ts";
 
@@ -17,7 +17,7 @@ export function trustedCaAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         summary: "List the org's trusted certificate authorities",
         security: userSecurity,
         params: Type.Object({ orgId: IdParam }),
-        response: { 200: Type.Array(TrustedCa), ...problemResponses },
+        response: { 200: Type.Array(TrustedCa) },
       },
       handler: async (request) => {
         const orgId = Number(request.params.orgId);
@@ -33,7 +33,7 @@ export function trustedCaAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         security: userSecurity,
         params: Type.Object({ orgId: IdParam }),
         body: CreateTrustedCaRequest,
-        response: { 201: TrustedCa, ...problemResponses },
+        response: { 201: TrustedCa },
       },
       handler: async (request, reply) => {
         const orgId = Number(request.params.orgId);
@@ -49,7 +49,7 @@ export function trustedCaAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         summary: "Stop trusting a CA (the next handshake under it is refused)",
         security: userSecurity,
         params: Type.Object({ orgId: IdParam, trustedCaId: IdParam }),
-        response: { 204: Type.Null({ description: "No content" }), ...problemResponses },
+        response: noContent,
       },
       handler: async (request, reply) => {
         const orgId = Number(request.params.orgId);

@@ -9,7 +9,7 @@ import {
   UpdateApplicationRequest,
 } from "@tessera/protocol";
 import { authenticateInOrg } from "../access/principal.ts";
-import { problemResponses, userSecurity } from "../access/route-schemas.ts";
+import { noContent, userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { createApplication, listApplications, updateApplication } from "./applications.ts";
 import { addRsaKey, listRsaKeys, removeRsaKey } from "./rsa-keys.ts";
@@ -25,7 +25,7 @@ export function applicationAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypeb
         summary: "List the org's applications",
         security: userSecurity,
         params: Type.Object({ orgId: IdParam }),
-        response: { 200: Type.Array(Application), ...problemResponses },
+        response: { 200: Type.Array(Application) },
       },
       handler: async (request) => {
         const orgId = Number(request.params.orgId);
@@ -41,7 +41,7 @@ export function applicationAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypeb
         security: userSecurity,
         params: Type.Object({ orgId: IdParam }),
         body: CreateApplicationRequest,
-        response: { 201: Application, ...problemResponses },
+        response: { 201: Application },
       },
       handler: async (request, reply) => {
         const orgId = Number(request.params.orgId);
@@ -57,7 +57,7 @@ export function applicationAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypeb
         security: userSecurity,
         params: Type.Object({ orgId: IdParam, appId: IdParam }),
         body: UpdateApplicationRequest,
-        response: { 200: Application, ...problemResponses },
+        response: { 200: Application },
       },
       handler: async (request) => {
         const orgId = Number(request.params.orgId);
@@ -77,7 +77,7 @@ export function rsaKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: "List a service user's RSA public keys",
         security: userSecurity,
         params: Type.Object({ orgId: IdParam, userId: IdParam }),
-        response: { 200: Type.Array(RsaPublicKey), ...problemResponses },
+        response: { 200: Type.Array(RsaPublicKey) },
       },
       handler: async (request) => {
         const orgId = Number(request.params.orgId);
@@ -93,7 +93,7 @@ export function rsaKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         security: userSecurity,
         params: Type.Object({ orgId: IdParam, userId: IdParam }),
         body: CreateRsaKeyRequest,
-        response: { 201: RsaPublicKey, ...problemResponses },
+        response: { 201: RsaPublicKey },
       },
       handler: async (request, reply) => {
         const orgId = Number(request.params.orgId);
@@ -116,7 +116,7 @@ export function rsaKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: "Remove a service user's RSA public key",
         security: userSecurity,
         params: Type.Object({ orgId: IdParam, userId: IdParam, keyId: IdParam }),
-        response: { 204: Type.Null({ description: "No content" }), ...problemResponses },
+        response: noContent,
       },
       handler: async (request, reply) => {
         const orgId = Number(request.params.orgId);

@@ -11,7 +11,7 @@ import {
 } from "@tessera/protocol";
 import type { FastifyReply } from "fastify";
 import { authenticateInOrg } from "../access/principal.ts";
-import { problemResponses, userSecurity } from "../access/route-schemas.ts";
+import { userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { completeSsoLogin, startSsoLogin } from "./flow.ts";
 import { exchangeHandover } from "./handover.ts";
@@ -50,7 +50,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: "The org's single sign-on settings (the client secret is never returned)",
         security: userSecurity,
         params: OrgParams,
-        response: { 200: SsoConfig, ...problemResponses },
+        response: { 200: SsoConfig },
       },
       handler: async (request) => {
         const orgId = Number(request.params.orgId);
@@ -66,7 +66,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         security: userSecurity,
         params: OrgParams,
         body: PutSsoConfigRequest,
-        response: { 200: SsoConfig, ...problemResponses },
+        response: { 200: SsoConfig },
       },
       handler: async (request) => {
         const orgId = Number(request.params.orgId);
@@ -83,7 +83,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           "returnTo (optional) must be allow-listed for the org, or a loopback URL http://127.0.0.1:<port>/…; the sign-on then ends with a redirect there carrying ?code=<handover code> (exchange it at POST /sso/token) or ?error=<code>. Without returnTo, the callback answers the session token JSON.",
         params: OrgParams,
         querystring: SsoLoginQuery,
-        response: { 302: Redirect, ...problemResponses },
+        response: { 302: Redirect },
       },
       handler: async (request, reply) => {
         const start = await startSsoLogin(
@@ -105,7 +105,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags: ssoTags,
         summary: "Where the identity provider sends the browser back (the redirect URI to register)",
         querystring: SsoCallbackQuery,
-        response: { 200: SessionTokenResponse, 302: Redirect, ...problemResponses },
+        response: { 200: SessionTokenResponse, 302: Redirect },
       },
       handler: async (request, reply) => {
         const outcome = await completeSsoLogin(ctx, request.query, parseCookies(request.headers.cookie), request.ip);
@@ -120,7 +120,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags: ssoTags,
         summary: "Exchange a single-use handover code for the session token",
         body: SsoTokenRequest,
-        response: { 200: SessionTokenResponse, ...problemResponses },
+        response: { 200: SessionTokenResponse },
       },
       handler: async (request, reply) => {
         noStore(reply);
