@@ -5,11 +5,6 @@ import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { getPasswordPolicy, getSessionPolicy, putPasswordPolicy, putSessionPolicy } from "../policies/policies.ts";
 
-/** `GET /admin/orgs/{orgId}/password-policy`: the org's policy, or the defaults it runs under. */
-export function readPasswordPolicy(ctx: AppContext, orgId: number): Promise<PasswordPolicy> {
-  return getPasswordPolicy(ctx.db, orgId);
-}
-
 /** `PUT /admin/orgs/{orgId}/password-policy`: replaces the whole policy; applies from the next login or change. */
 export async function replacePasswordPolicy(
   ctx: AppContext,
@@ -31,11 +26,6 @@ export async function replacePasswordPolicy(
     });
   });
   return policy;
-}
-
-/** `GET /admin/orgs/{orgId}/session-policy`. */
-export function readSessionPolicy(ctx: AppContext, orgId: number): Promise<SessionPolicy> {
-  return getSessionPolicy(ctx.db, orgId);
 }
 
 /**

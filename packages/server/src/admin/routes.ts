@@ -21,10 +21,11 @@ import {
 import { authenticate, authenticateInOrg } from "../access/principal.ts";
 import { noContent, userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
+import { readPasswordPolicy, readSessionPolicy } from "../policies/policies.ts";
 import { listApiKeys, revokeApiKey } from "./api-keys.ts";
 import { auditPage, listAuditEvents } from "./audit.ts";
 import { createOrg } from "./orgs.ts";
-import { readPasswordPolicy, readSessionPolicy, replacePasswordPolicy, replaceSessionPolicy } from "./policies.ts";
+import { replacePasswordPolicy, replaceSessionPolicy } from "./policies.ts";
 import { listLiveSessions, revokeOneSession, revokeOrgSessions, revokeUserSessions } from "./sessions.ts";
 import { createOrgUser, listOrgUsers, updateOrgUser } from "./users.ts";
 
@@ -124,7 +125,7 @@ function registerPolicyRoutes(app: App, ctx: AppContext): void {
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
       await authenticateInOrg(ctx, request, orgId, "policies:read");
-      return readPasswordPolicy(ctx, orgId);
+      return readPasswordPolicy(ctx.storage, orgId);
     },
   });
 
@@ -155,7 +156,7 @@ function registerPolicyRoutes(app: App, ctx: AppContext): void {
     handler: async (request) => {
       const orgId = Number(request.params.orgId);
       await authenticateInOrg(ctx, request, orgId, "policies:read");
-      return readSessionPolicy(ctx, orgId);
+      return readSessionPolicy(ctx.storage, orgId);
     },
   });
 

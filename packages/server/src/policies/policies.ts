@@ -24,6 +24,7 @@ const findPasswordPolicy = reusableQuery((db) =>
   db.selectFrom("password_policies").selectAll().where("org_id", "=", 0),
 );
 
+/** The org's stored password policy or the defaults, straight from `db` (a transaction may pass itself). */
 export async function getPasswordPolicy(db: Kysely<Database>, orgId: number): Promise<PasswordPolicy> {
   const [row] = await findPasswordPolicy(db, [orgId]);
   if (!row) return defaultPasswordPolicy;
@@ -36,7 +37,11 @@ export async function getPasswordPolicy(db: Kysely<Database>, orgId: number): Pr
   };
 }
 
-/** `getPasswordPolicy` through the node's exact read cache, for the hot path (no transaction). */
+/**
+ * `getPasswordPolicy` through the node's exact read cache (no transaction): the hot path, and
+ * `GET /admin/orgs/{orgId}/password-policy`, since the cache drops the entry before any change
+ * of the row can be read, whoever writes it.
+ */
 export async function readPasswordPolicy(storage: StorageDialect, orgId: number): Promise<PasswordPolicy> {
   const policy = await storage.cache.read(
     `password-policy:${orgId}`,
@@ -46,7 +51,7 @@ export async function readPasswordPolicy(storage: StorageDialect, orgId: number)
   return policy ?? defaultPasswordPolicy;
 }
 
-/** `getSessionPolicy` through the node's exact read cache, for the hot path (no transaction). */
+/** `getSessionPolicy` through the node's exact read cache (no transaction), as `readPasswordPolicy`. */
 export async function readSessionPolicy(storage: StorageDialect, orgId: number): Promise<SessionPolicy> {
   const policy = await storage.cache.read(
     `session-policy:${orgId}`,
@@ -56,6 +61,7 @@ export async function readSessionPolicy(storage: StorageDialect, orgId: number):
   return policy ?? defaultSessionPolicy;
 }
 
+/** The org's stored session policy or the defaults, straight from `db` (a transaction may pass itself). */
 export async function getSessionPolicy(db: Kysely<Database>, orgId: number): Promise<SessionPolicy> {
   const row = await db.selectFrom("session_policies").selectAll().where("org_id", "=", orgId).executeTakeFirst();
   if (!row) return defaultSessionPolicy;
