@@ -1,11 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { IdmTokenQuery, IdmTokenResponse, Jwks, SigningKeyRotation } from "@tessera/protocol";
-import { authenticate } from "../access/principal.ts";
-import { userSecurity } from "../access/route-schemas.ts";
+import { IdmTokenQuery, IdmTokenResponse, Jwks } from "@tessera/protocol";
 import type { AppContext } from "../context.ts";
-import { TesseraError } from "../errors/tessera-error.ts";
 import { requireServiceSession } from "../service-sessions/service-session-store.ts";
-import { rotateSigningKeysAudited } from "./rotate.ts";
 import { publishedKeys } from "./signing-keys.ts";
 import { issueAuthorizationToken } from "./tokens.ts";
 
@@ -51,25 +47,5 @@ export function authorizationTokenRoutes(ctx: AppContext): FastifyPluginAsyncTyp
     };
     app.get("/login/idm/keys", { ...jwks, config: { errors: "symphony" } });
     app.get("/.well-known/jwks.json", jwks);
-  };
-}
-
-/** Signing-key rotation by a system admin (also `tessera keys rotate`). */
-export function signingKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.post("/admin/signing-keys/rotate", {
-      schema: {
-        tags,
-        summary: "Rotate the authorization-token signing key (system admins)",
-        security: userSecurity,
-        response: { 200: SigningKeyRotation },
-      },
-      handler: async (request) => {
-        const principal = await authenticate(ctx, request);
-        if (!principal.isSystemAdmin)
-          throw new TesseraError("forbidden", "Only a system admin may rotate signing keys");
-        return rotateSigningKeysAudited(ctx.db, ctx.clock.now(), { userId: principal.userId, ip: request.ip });
-      },
-    });
   };
 }

@@ -1,24 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import {
-  IdParam,
-  PutSsoConfigRequest,
-  SessionTokenResponse,
-  SsoCallbackQuery,
-  SsoConfig,
-  SsoLoginQuery,
-  SsoTokenRequest,
-} from "@tessera/protocol";
+import { IdParam, SessionTokenResponse, SsoCallbackQuery, SsoLoginQuery, SsoTokenRequest } from "@tessera/protocol";
 import type { FastifyReply } from "fastify";
-import { authenticateInOrg } from "../access/principal.ts";
-import { userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { completeSsoLogin, startSsoLogin } from "./flow.ts";
 import { exchangeHandover } from "./handover.ts";
-import { getSsoConfig, putSsoConfig } from "./sso-config.ts";
 import { redirectUriFor } from "./urls.ts";
 
-const adminTags = ["Administration"];
 const ssoTags = ["Single sign-on"];
 const OrgParams = Type.Object({ orgId: IdParam });
 const Redirect = Type.Null({ description: "Redirect: see the Location header" });
@@ -41,40 +29,9 @@ function noStore(reply: FastifyReply): FastifyReply {
     .header("referrer-policy", "no-referrer");
 }
 
-/** Issue 5: per-org OpenID Connect single sign-on, its administration and its handover. */
+/** Per-org OpenID Connect single sign-on and its handover (its settings: admin-routes.ts). */
 export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get("/admin/orgs/:orgId/sso", {
-      schema: {
-        tags: adminTags,
-        summary: "The org's single sign-on settings (the client secret is never returned)",
-        security: userSecurity,
-        params: OrgParams,
-        response: { 200: SsoConfig },
-      },
-      handler: async (request) => {
-        const orgId = Number(request.params.orgId);
-        await authenticateInOrg(ctx, request, orgId, "policies:read");
-        return getSsoConfig(ctx, orgId);
-      },
-    });
-
-    app.put("/admin/orgs/:orgId/sso", {
-      schema: {
-        tags: adminTags,
-        summary: "Replace the org's single sign-on settings; omit clientSecret to keep the stored one",
-        security: userSecurity,
-        params: OrgParams,
-        body: PutSsoConfigRequest,
-        response: { 200: SsoConfig },
-      },
-      handler: async (request) => {
-        const orgId = Number(request.params.orgId);
-        const principal = await authenticateInOrg(ctx, request, orgId, "policies:write");
-        return putSsoConfig(ctx, principal, orgId, request.body, request.ip);
-      },
-    });
-
     app.get("/sso/:orgId/login", {
       schema: {
         tags: ssoTags,
