@@ -3,8 +3,9 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import { AddressThrottle } from "./access/address-throttle.ts";
-import { adminRoutes } from "./admin/routes.ts";
-import { authorizationTokenRoutes, signingKeyAdminRoutes } from "./authorization-tokens/routes.ts";
+import { auditAdminRoutes } from "./audit/admin-routes.ts";
+import { signingKeyAdminRoutes } from "./authorization-tokens/admin-routes.ts";
+import { authorizationTokenRoutes } from "./authorization-tokens/routes.ts";
 import { trustedCaAdminRoutes } from "./certificates/admin-routes.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/config.ts";
@@ -16,15 +17,21 @@ import { datafeedRoutes } from "./datafeeds/routes.ts";
 import { createFastify } from "./http/create-fastify.ts";
 import { createMetrics } from "./operations/metrics.ts";
 import { operationsRoutes } from "./operations/routes.ts";
+import { orgAdminRoutes } from "./orgs/admin-routes.ts";
+import { policyAdminRoutes } from "./policies/admin-routes.ts";
 import { resourceServerRoutes } from "./resource-servers/routes.ts";
 import { applicationAdminRoutes, rsaKeyAdminRoutes } from "./service-sessions/admin-routes.ts";
 import { certificateLoginRoutes } from "./service-sessions/certificate-routes.ts";
 import { keyPairLoginRoutes } from "./service-sessions/key-pair-routes.ts";
 import { serviceSessionRoutes } from "./service-sessions/routes.ts";
+import { sessionAdminRoutes } from "./sessions/admin-routes.ts";
+import { ssoAdminRoutes } from "./sso/admin-routes.ts";
 import { ssoRoutes } from "./sso/routes.ts";
 import type { StorageDialect } from "./storage/dialects/dialect.ts";
 import { loadServerSecret } from "./storage/server-secrets.ts";
+import { apiKeyAdminRoutes } from "./user-sessions/admin-routes.ts";
 import { userSessionRoutes } from "./user-sessions/routes.ts";
+import { userAdminRoutes } from "./users/admin-routes.ts";
 
 export { redactedLogPaths } from "./http/create-fastify.ts";
 
@@ -102,17 +109,24 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
 
   await app.register(operationsRoutes(ctx));
   await app.register(userSessionRoutes(ctx));
-  await app.register(adminRoutes(ctx));
+  // Administration: each domain's admin-routes.ts.
+  await app.register(orgAdminRoutes(ctx));
+  await app.register(userAdminRoutes(ctx));
+  await app.register(policyAdminRoutes(ctx));
+  await app.register(sessionAdminRoutes(ctx));
+  await app.register(apiKeyAdminRoutes(ctx));
+  await app.register(auditAdminRoutes(ctx));
+  await app.register(signingKeyAdminRoutes(ctx));
+  await app.register(trustedCaAdminRoutes(ctx));
+  await app.register(applicationAdminRoutes(ctx));
+  await app.register(rsaKeyAdminRoutes(ctx));
+  await app.register(ssoAdminRoutes(ctx));
   // Documented here; on this plain-HTTP listener they answer 401 client_certificate_required.
   await app.register(certificateLoginRoutes(ctx, "service"));
   await app.register(certificateLoginRoutes(ctx, "keymanager"));
   await app.register(serviceSessionRoutes(ctx));
   await app.register(keyPairLoginRoutes(ctx, "both"));
   await app.register(authorizationTokenRoutes(ctx));
-  await app.register(signingKeyAdminRoutes(ctx));
-  await app.register(trustedCaAdminRoutes(ctx));
-  await app.register(applicationAdminRoutes(ctx));
-  await app.register(rsaKeyAdminRoutes(ctx));
   await app.register(resourceServerRoutes(ctx));
   await app.register(ssoRoutes(ctx));
   await app.register(datafeedRoutes(ctx, options.datafeedTiming));

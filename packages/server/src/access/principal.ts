@@ -105,20 +105,6 @@ export async function resolvePrincipal(
   };
 }
 
-/** Admin routes are org-scoped: the caller's token must belong to the org in the path. */
-export async function authenticateInOrg(
-  ctx: AppContext,
-  request: FastifyRequest,
-  orgId: number,
-  permission: Permission,
-): Promise<Principal> {
-  const principal = await authenticate(ctx, request, permission);
-  if (principal.orgId !== orgId) {
-    throw new TesseraError("forbidden", "The token belongs to another organisation");
-  }
-  return principal;
-}
-
 /** The raw bearer token of a request that `authenticate` accepted. */
 export function presentedBearerToken(request: FastifyRequest): string | undefined {
   return bearerPattern.exec(request.headers.authorization ?? "")?.[1];

@@ -1,14 +1,10 @@
-import { ProblemBody, SymphonyErrorBody } from "@tessera/protocol";
+import { Type } from "@sinclair/typebox";
 
 /** OpenAPI security requirement: a user-session bearer token or an API key. */
 export const userSecurity: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { apiKey: [] }];
 
-/** The problem+json answers every authenticated route may give. */
-export const problemResponses = {
-  "4xx": ProblemBody,
-} as const;
-
-/** The error answers of routes under Symphony's prefixes, in Symphony's shape. */
-export const symphonyErrorResponses = {
-  "4xx": SymphonyErrorBody,
-} as const;
+/**
+ * The answer of a route that succeeds without a body. Error answers are not listed by routes:
+ * each route's declared error shape adds them (see errors/error-handler.ts).
+ */
+export const noContent = { 204: Type.Null({ description: "No content" }) } as const;

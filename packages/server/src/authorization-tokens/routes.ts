@@ -1,11 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { IdmTokenQuery, IdmTokenResponse, Jwks, SigningKeyRotation } from "@tessera/protocol";
-import { authenticate } from "../access/principal.ts";
-import { problemResponses, symphonyErrorResponses, userSecurity } from "../access/route-schemas.ts";
+import { IdmTokenQuery, IdmTokenResponse, Jwks } from "@tessera/protocol";
 import { requireServiceSession } from "../access/service-session.ts";
 import type { AppContext } from "../context.ts";
-import { TesseraError } from "../errors/tessera-error.ts";
-import { rotateSigningKeysAudited } from "./rotate.ts";
 import { publishedKeys } from "./signing-keys.ts";
 import { issueAuthorizationToken } from "./tokens.ts";
 
@@ -27,8 +23,9 @@ export function authorizationTokenRoutes(ctx: AppContext): FastifyPluginAsyncTyp
         summary: "A fresh authorization token (JWT, at most 5 minutes) for a live service session",
         security: [{ sessionToken: [] }],
         querystring: IdmTokenQuery,
-        response: { 200: IdmTokenResponse, ...symphonyErrorResponses },
+        response: { 200: IdmTokenResponse },
       },
+      config: { errors: "symphony" },
       handler: async (request) => {
         const session = await requireServiceSession(ctx, request.headers.sessiontoken, "service");
         const permissions = narrowToScope(session.permissions, request.query.scope);
@@ -48,27 +45,7 @@ export function authorizationTokenRoutes(ctx: AppContext): FastifyPluginAsyncTyp
       schema: { tags, summary: "Public keys of authorization tokens (JWKS)", response: { 200: Jwks } },
       handler: async () => ({ keys: await publishedKeys(ctx.db, ctx.clock.now()) }),
     };
-    app.get("/login/idm/keys", jwks);
+    app.get("/login/idm/keys", { ...jwks, config: { errors: "symphony" } });
     app.get("/.well-known/jwks.json", jwks);
-  };
-}
-
-/** Signing-key rotation by a system admin (also `tessera keys rotate`). */
-export function signingKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.post("/admin/signing-keys/rotate", {
-      schema: {
-        tags,
-        summary: "Rotate the authorization-token signing key (system admins)",
-        security: userSecurity,
-        response: { 200: SigningKeyRotation, ...problemResponses },
-      },
-      handler: async (request) => {
-        const principal = await authenticate(ctx, request);
-        if (!principal.isSystemAdmin)
-          throw new TesseraError("forbidden", "Only a system admin may rotate signing keys");
-        return rotateSigningKeysAudited(ctx.db, ctx.clock.now(), { userId: principal.userId, ip: request.ip });
-      },
-    });
   };
 }

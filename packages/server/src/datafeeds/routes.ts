@@ -8,7 +8,6 @@ import {
   ReadDatafeedRequest,
   ReadDatafeedResponse,
 } from "@tessera/protocol";
-import { symphonyErrorResponses } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { requireAgentCaller } from "./agent-caller.ts";
 import { createDatafeed, deleteDatafeed, listDatafeeds } from "./feeds.ts";
@@ -37,8 +36,9 @@ export function datafeedRoutes(
         summary: "Create a datafeed (at most 20 per user)",
         security,
         body: Type.Optional(CreateDatafeedRequest),
-        response: { 201: Datafeed, ...symphonyErrorResponses },
+        response: { 201: Datafeed },
       },
+      config: { errors: "symphony" },
       handler: async (request, reply) => {
         const caller = await requireAgentCaller(ctx, request.headers);
         const id = await createDatafeed(ctx, caller, request.body?.tag ?? null);
@@ -51,8 +51,9 @@ export function datafeedRoutes(
         tags,
         summary: "The caller's datafeeds",
         security,
-        response: { 200: DatafeedList, ...symphonyErrorResponses },
+        response: { 200: DatafeedList },
       },
+      config: { errors: "symphony" },
       handler: async (request) => {
         const caller = await requireAgentCaller(ctx, request.headers);
         const ids = await listDatafeeds(ctx, caller);
@@ -66,8 +67,9 @@ export function datafeedRoutes(
         summary: "Delete a datafeed (204 also when it is already gone)",
         security,
         params: DatafeedIdParams,
-        response: { 204: Type.Null(), ...symphonyErrorResponses },
+        response: { 204: Type.Null() },
       },
+      config: { errors: "symphony" },
       handler: async (request, reply) => {
         const caller = await requireAgentCaller(ctx, request.headers);
         await deleteDatafeed(ctx, caller, request.params.datafeedId);
@@ -82,8 +84,9 @@ export function datafeedRoutes(
         security,
         params: DatafeedIdParams,
         body: Type.Optional(ReadDatafeedRequest),
-        response: { 200: ReadDatafeedResponse, ...symphonyErrorResponses },
+        response: { 200: ReadDatafeedResponse },
       },
+      config: { errors: "symphony" },
       handler: async (request, reply) => {
         const caller = await requireAgentCaller(ctx, request.headers);
         const poll = new AbortController();

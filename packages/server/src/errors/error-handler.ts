@@ -1,13 +1,65 @@
-import { type ErrorCode, errorCodes, type Problem, problemType } from "@tessera/protocol";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import {
+  type ErrorCode,
+  errorCodes,
+  type Problem,
+  ProblemBody,
+  problemType,
+  SymphonyErrorBody,
+} from "@tessera/protocol";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { databaseUnavailable } from "./service-unavailable.ts";
 import { TesseraError } from "./tessera-error.ts";
 
-/** Paths that speak Symphony's error shape, so its clients read our errors unchanged (DESIGN §3). */
-const symphonyPrefixes = ["/sessionauth/", "/keyauth/", "/login/", "/pod/", "/agent/", "/relay/"];
+/**
+ * The body a route's errors take: RFC 9457 problem+json, or Symphony's `{code, message, reason}`
+ * on the paths Tessera serves in Symphony's name, so that its clients read our errors unchanged.
+ */
+export type ErrorShape = "problem" | "symphony";
 
-export function usesSymphonyErrors(url: string): boolean {
-  return symphonyPrefixes.some((prefix) => url.startsWith(prefix));
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route's error shape, declared once: it picks both the answer and its documented schema. */
+    errors?: ErrorShape;
+  }
+}
+
+/** The documented 4xx body of each shape. */
+const errorBodies = { problem: ProblemBody, symphony: SymphonyErrorBody } as const;
+
+/**
+ * First path segments of the Symphony routes (`/agent/`, `/pod/`, …), gathered as routes are
+ * declared. They decide the shape of requests that match no route (a 404, a path Fastify cannot
+ * decode). Held per process, not per listener: the key-manager listener, which serves only
+ * `/keyauth/` and `/relay/`, still answers a stray `/pod/` request in Symphony's shape.
+ */
+const symphonyPathFamilies = new Set<string>();
+
+function pathFamily(url: string): string {
+  const end = url.indexOf("/", 1);
+  return end === -1 ? url : url.slice(0, end + 1);
+}
+
+/** The shape a request's errors take: its route's declaration, else that of its path family. */
+function errorShapeOf(request: FastifyRequest): ErrorShape {
+  const declared = request.routeOptions.config.errors;
+  if (declared !== undefined) return declared;
+  return symphonyPathFamilies.has(pathFamily(request.url)) ? "symphony" : "problem";
+}
+
+/**
+ * Completes every route from its `config.errors` (problem+json unless it says "symphony"): the
+ * declaration is filled in for the error handler, and its 4xx body joins the documented answers.
+ */
+function applyErrorShape(route: RouteOptions): void {
+  const errors = route.config?.errors ?? "problem";
+  route.config = { ...route.config, errors };
+  if (errors === "symphony") symphonyPathFamilies.add(pathFamily(route.url));
+  const response = route.schema?.response;
+  // A route that documents no answer keeps OpenAPI's default one. New objects, never edits:
+  // one options object may serve several routes.
+  if (route.schema && typeof response === "object" && response !== null) {
+    route.schema = { ...route.schema, response: { ...response, "4xx": errorBodies[errors] } };
+  }
 }
 
 /** Fastify's own client-error codes, mapped onto the registry. */
@@ -49,7 +101,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
   if (error.status === 401 && !reply.hasHeader("www-authenticate"))
     reply.header("www-authenticate", 'Bearer realm="tessera"');
   reply.status(error.status);
-  if (usesSymphonyErrors(request.url)) {
+  if (errorShapeOf(request) === "symphony") {
     return reply.type("application/json").send({ code: error.status, message: error.message, reason: error.code });
   }
   return reply.type("application/problem+json").send(problemBody(error));
@@ -74,11 +126,12 @@ export interface StoreErrorClassifier {
 }
 
 /**
- * One place turns every failure into problem+json (or Symphony's shape on its paths).
+ * One place turns every failure into problem+json (or Symphony's shape on its routes).
  * The store's "cannot reach the database" errors become 503 with Retry-After, and a unique
  * violation (the loser of two concurrent creations) 409, never 500.
  */
 export function registerErrorHandling(app: FastifyInstance, store: StoreErrorClassifier): void {
+  app.addHook("onRoute", applyErrorShape);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toTesseraError(error);
     if (known) return sendError(request, reply, known);

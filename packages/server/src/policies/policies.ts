@@ -1,5 +1,9 @@
 import type { PasswordPolicy, SessionPolicy } from "@tessera/protocol";
 import type { Kysely } from "kysely";
+import type { Principal } from "../access/principal.ts";
+import { recordAudit } from "../audit/audit.ts";
+import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
 import type { StorageDialect } from "../storage/dialects/dialect.ts";
 import { reusableQuery } from "../storage/reusable-query.ts";
 import type { Database } from "../storage/schema.ts";
@@ -24,6 +28,7 @@ const findPasswordPolicy = reusableQuery((db) =>
   db.selectFrom("password_policies").selectAll().where("org_id", "=", 0),
 );
 
+/** The org's stored password policy or the defaults, straight from `db` (a transaction may pass itself). */
 export async function getPasswordPolicy(db: Kysely<Database>, orgId: number): Promise<PasswordPolicy> {
   const [row] = await findPasswordPolicy(db, [orgId]);
   if (!row) return defaultPasswordPolicy;
@@ -36,7 +41,11 @@ export async function getPasswordPolicy(db: Kysely<Database>, orgId: number): Pr
   };
 }
 
-/** `getPasswordPolicy` through the node's exact read cache, for the hot path (no transaction). */
+/**
+ * `getPasswordPolicy` through the node's exact read cache (no transaction): the hot path, and
+ * `GET /admin/orgs/{orgId}/password-policy`, since the cache drops the entry before any change
+ * of the row can be read, whoever writes it.
+ */
 export async function readPasswordPolicy(storage: StorageDialect, orgId: number): Promise<PasswordPolicy> {
   const policy = await storage.cache.read(
     `password-policy:${orgId}`,
@@ -46,7 +55,7 @@ export async function readPasswordPolicy(storage: StorageDialect, orgId: number)
   return policy ?? defaultPasswordPolicy;
 }
 
-/** `getSessionPolicy` through the node's exact read cache, for the hot path (no transaction). */
+/** `getSessionPolicy` through the node's exact read cache (no transaction), as `readPasswordPolicy`. */
 export async function readSessionPolicy(storage: StorageDialect, orgId: number): Promise<SessionPolicy> {
   const policy = await storage.cache.read(
     `session-policy:${orgId}`,
@@ -56,6 +65,7 @@ export async function readSessionPolicy(storage: StorageDialect, orgId: number):
   return policy ?? defaultSessionPolicy;
 }
 
+/** The org's stored session policy or the defaults, straight from `db` (a transaction may pass itself). */
 export async function getSessionPolicy(db: Kysely<Database>, orgId: number): Promise<SessionPolicy> {
   const row = await db.selectFrom("session_policies").selectAll().where("org_id", "=", orgId).executeTakeFirst();
   if (!row) return defaultSessionPolicy;
@@ -96,6 +106,58 @@ export async function putSessionPolicy(db: Kysely<Database>, orgId: number, poli
     .values(row)
     .onConflict((conflict) => conflict.column("org_id").doUpdateSet(row))
     .execute();
+}
+
+/** `PUT /admin/orgs/{orgId}/password-policy`: replaces the whole policy; applies from the next login or change. */
+export async function replacePasswordPolicy(
+  ctx: AppContext,
+  caller: Principal,
+  orgId: number,
+  policy: PasswordPolicy,
+  ip: string,
+): Promise<PasswordPolicy> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    const previous = await getPasswordPolicy(trx, orgId);
+    await putPasswordPolicy(trx, orgId, policy);
+    await recordAudit(trx, now, {
+      type: "password_policy.updated",
+      orgId,
+      actorUserId: caller.userId,
+      data: { from: previous, to: policy },
+      ip,
+    });
+  });
+  return policy;
+}
+
+/**
+ * `PUT /admin/orgs/{orgId}/session-policy`: replaces the whole policy. New sessions and
+ * renewals follow it; live sessions keep the windows they were given.
+ */
+export async function replaceSessionPolicy(
+  ctx: AppContext,
+  caller: Principal,
+  orgId: number,
+  policy: SessionPolicy,
+  ip: string,
+): Promise<SessionPolicy> {
+  if (policy.userIdleSeconds > policy.userAbsoluteSeconds) {
+    throw new TesseraError("invalid_session_policy", "userIdleSeconds must not exceed userAbsoluteSeconds");
+  }
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    const previous = await getSessionPolicy(trx, orgId);
+    await putSessionPolicy(trx, orgId, policy);
+    await recordAudit(trx, now, {
+      type: "session_policy.updated",
+      orgId,
+      actorUserId: caller.userId,
+      data: { from: previous, to: policy },
+      ip,
+    });
+  });
+  return policy;
 }
 
 /** When the password stops being accepted under `policy`, or null if it never expires. */

@@ -3,7 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { IntrospectionResponse as IntrospectionAnswer } from "@tessera/protocol";
 import { IntrospectionRequest, IntrospectionResponse, type Permission, permissions } from "@tessera/protocol";
 import { authenticate } from "../access/principal.ts";
-import { problemResponses, userSecurity } from "../access/route-schemas.ts";
+import { userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { identifyToken, type TokenIdentity } from "./identify-token.ts";
@@ -65,7 +65,7 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
           "The caller authenticates with a bearer token or API key whose role grants tokens:introspect. Tokens of another org, and dead tokens, are {active: false}.",
         security: userSecurity,
         body: IntrospectionRequest,
-        response: { 200: IntrospectionResponse, ...problemResponses },
+        response: { 200: IntrospectionResponse },
       },
       handler: async (request, reply) => {
         const caller = await authenticate(ctx, request, "tokens:introspect");
@@ -86,7 +86,7 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
           "200 with X-Tessera-* identity headers when the forwarded token is live (and grants ?permission=…), 401 when it is missing or dead, 403 when it lacks the permission.",
         querystring: ForwardAuthQuery,
         security: [{ bearerAuth: [] }, { apiKey: [] }, { sessionToken: [] }],
-        response: { 200: Type.Object({ userId: Type.Integer(), orgId: Type.Integer() }), ...problemResponses },
+        response: { 200: Type.Object({ userId: Type.Integer(), orgId: Type.Integer() }) },
       },
       handler: async (request, reply) => {
         const required = parsePermissions(request.query.permission);

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { KeyManagerTokenResponse, ServiceSessionTokenResponse } from "@tessera/protocol";
-import { symphonyErrorResponses } from "../access/route-schemas.ts";
 import type { ServiceSessionKind } from "../access/service-session.ts";
 import type { AppContext } from "../context.ts";
 import { authenticateClientCertificate } from "./certificate-login.ts";
@@ -24,8 +23,9 @@ export function certificateLoginRoutes(ctx: AppContext, kind: ServiceSessionKind
           summary: "Service session from the TLS client certificate (no body)",
           description:
             "Served on the pod mutual-TLS listener. The certificate's CN must be the username of an active service user.",
-          response: { 200: ServiceSessionTokenResponse, ...symphonyErrorResponses },
+          response: { 200: ServiceSessionTokenResponse },
         },
+        config: { errors: "symphony" },
         handler: async (request) => {
           assertNoRequestBody(ctx, request);
           const account = await authenticateClientCertificate(ctx, request.raw.socket, request.ip);
@@ -38,8 +38,9 @@ export function certificateLoginRoutes(ctx: AppContext, kind: ServiceSessionKind
           tags,
           summary: "Key-manager session from the TLS client certificate (no body)",
           description: "Served on the key-manager mutual-TLS listener; same certificate rules as /sessionauth.",
-          response: { 200: KeyManagerTokenResponse, ...symphonyErrorResponses },
+          response: { 200: KeyManagerTokenResponse },
         },
+        config: { errors: "symphony" },
         handler: async (request) => {
           assertNoRequestBody(ctx, request);
           const account = await authenticateClientCertificate(ctx, request.raw.socket, request.ip);

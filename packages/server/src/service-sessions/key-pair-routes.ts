@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { KeyManagerTokenResponse, KeyPairLoginRequest, ServiceSessionTokenResponse } from "@tessera/protocol";
-import { symphonyErrorResponses } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { authenticateKeyPairToken } from "./key-pair-login.ts";
 import { keyManagerSessionResponse, serviceSessionResponse } from "./open-session-response.ts";
@@ -19,8 +18,9 @@ export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "bo
           tags,
           summary: "Service session from a JWT signed RS512 by a registered RSA key",
           body: KeyPairLoginRequest,
-          response: { 200: ServiceSessionTokenResponse, ...symphonyErrorResponses },
+          response: { 200: ServiceSessionTokenResponse },
         },
+        config: { errors: "symphony" },
         handler: async (request) => {
           const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip);
           return serviceSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });
@@ -33,8 +33,9 @@ export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "bo
           tags,
           summary: "Key-manager session from a JWT signed RS512 by a registered RSA key",
           body: KeyPairLoginRequest,
-          response: { 200: KeyManagerTokenResponse, ...symphonyErrorResponses },
+          response: { 200: KeyManagerTokenResponse },
         },
+        config: { errors: "symphony" },
         handler: async (request) => {
           const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip);
           return keyManagerSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { MessageResponse, SessionInfoResponse } from "@tessera/protocol";
-import { symphonyErrorResponses } from "../access/route-schemas.ts";
 import { requireServiceSession } from "../access/service-session.ts";
 import type { AppContext } from "../context.ts";
 import { revokeSessions } from "../sessions/revoke-sessions.ts";
@@ -16,8 +15,9 @@ export function serviceSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         tags,
         summary: "Log out: revoke the service session",
         security: sessionTokenSecurity,
-        response: { 200: MessageResponse, ...symphonyErrorResponses },
+        response: { 200: MessageResponse },
       },
+      config: { errors: "symphony" },
       handler: async (request) => {
         const session = await requireServiceSession(ctx, request.headers.sessiontoken, "service");
         await revokeSessions(
@@ -34,8 +34,9 @@ export function serviceSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         tags,
         summary: "The user of the session (Symphony's UserV2 fields)",
         security: sessionTokenSecurity,
-        response: { 200: SessionInfoResponse, ...symphonyErrorResponses },
+        response: { 200: SessionInfoResponse },
       },
+      config: { errors: "symphony" },
       handler: async (request) => {
         const session = await requireServiceSession(ctx, request.headers.sessiontoken, "service");
         return {

@@ -1,24 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import {
-  IdParam,
-  PutSsoConfigRequest,
-  SessionTokenResponse,
-  SsoCallbackQuery,
-  SsoConfig,
-  SsoLoginQuery,
-  SsoTokenRequest,
-} from "@tessera/protocol";
+import { IdParam, SessionTokenResponse, SsoCallbackQuery, SsoLoginQuery, SsoTokenRequest } from "@tessera/protocol";
 import type { FastifyReply } from "fastify";
-import { authenticateInOrg } from "../access/principal.ts";
-import { problemResponses, userSecurity } from "../access/route-schemas.ts";
 import type { AppContext } from "../context.ts";
 import { completeSsoLogin, startSsoLogin } from "./flow.ts";
 import { exchangeHandover } from "./handover.ts";
-import { getSsoConfig, putSsoConfig } from "./sso-config.ts";
 import { redirectUriFor } from "./urls.ts";
 
-const adminTags = ["Administration"];
 const ssoTags = ["Single sign-on"];
 const OrgParams = Type.Object({ orgId: IdParam });
 const Redirect = Type.Null({ description: "Redirect: see the Location header" });
@@ -41,40 +29,9 @@ function noStore(reply: FastifyReply): FastifyReply {
     .header("referrer-policy", "no-referrer");
 }
 
-/** Issue 5: per-org OpenID Connect single sign-on, its administration and its handover. */
+/** Per-org OpenID Connect single sign-on and its handover (its settings: admin-routes.ts). */
 export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get("/admin/orgs/:orgId/sso", {
-      schema: {
-        tags: adminTags,
-        summary: "The org's single sign-on settings (the client secret is never returned)",
-        security: userSecurity,
-        params: OrgParams,
-        response: { 200: SsoConfig, ...problemResponses },
-      },
-      handler: async (request) => {
-        const orgId = Number(request.params.orgId);
-        await authenticateInOrg(ctx, request, orgId, "policies:read");
-        return getSsoConfig(ctx, orgId);
-      },
-    });
-
-    app.put("/admin/orgs/:orgId/sso", {
-      schema: {
-        tags: adminTags,
-        summary: "Replace the org's single sign-on settings; omit clientSecret to keep the stored one",
-        security: userSecurity,
-        params: OrgParams,
-        body: PutSsoConfigRequest,
-        response: { 200: SsoConfig, ...problemResponses },
-      },
-      handler: async (request) => {
-        const orgId = Number(request.params.orgId);
-        const principal = await authenticateInOrg(ctx, request, orgId, "policies:write");
-        return putSsoConfig(ctx, principal, orgId, request.body, request.ip);
-      },
-    });
-
     app.get("/sso/:orgId/login", {
       schema: {
         tags: ssoTags,
@@ -83,7 +40,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           "returnTo (optional) must be allow-listed for the org, or a loopback URL http://127.0.0.1:<port>/…; the sign-on then ends with a redirect there carrying ?code=<handover code> (exchange it at POST /sso/token) or ?error=<code>. Without returnTo, the callback answers the session token JSON.",
         params: OrgParams,
         querystring: SsoLoginQuery,
-        response: { 302: Redirect, ...problemResponses },
+        response: { 302: Redirect },
       },
       handler: async (request, reply) => {
         const start = await startSsoLogin(
@@ -105,7 +62,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags: ssoTags,
         summary: "Where the identity provider sends the browser back (the redirect URI to register)",
         querystring: SsoCallbackQuery,
-        response: { 200: SessionTokenResponse, 302: Redirect, ...problemResponses },
+        response: { 200: SessionTokenResponse, 302: Redirect },
       },
       handler: async (request, reply) => {
         const outcome = await completeSsoLogin(ctx, request.query, parseCookies(request.headers.cookie), request.ip);
@@ -120,7 +77,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags: ssoTags,
         summary: "Exchange a single-use handover code for the session token",
         body: SsoTokenRequest,
-        response: { 200: SessionTokenResponse, ...problemResponses },
+        response: { 200: SessionTokenResponse },
       },
       handler: async (request, reply) => {
         noStore(reply);

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "@sinclair/typebox";
 import {
   ChangePasswordRequest,
   CreateApiKeyRequest,
@@ -10,7 +9,7 @@ import {
   SessionTokenResponse,
 } from "@tessera/protocol";
 import { authenticate, presentedBearerToken } from "../access/principal.ts";
-import { problemResponses, userSecurity } from "../access/route-schemas.ts";
+import { noContent, userSecurity } from "../access/route-schemas.ts";
 import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
@@ -32,7 +31,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: "Log in with email, password and organisation",
         body: LoginRequest,
-        response: { 200: SessionTokenResponse, ...problemResponses },
+        response: { 200: SessionTokenResponse },
       },
       handler: (request) => loginWithPassword(ctx, request.body, request.ip),
     });
@@ -44,7 +43,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: "Renew a session token: a new token with a new window",
         security: [{ bearerAuth: [] }],
-        response: { 200: SessionTokenResponse, ...problemResponses },
+        response: { 200: SessionTokenResponse },
       },
       handler: async (request) => {
         const principal = await authenticate(ctx, request);
@@ -57,7 +56,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: "Log out: revoke the session",
         security: [{ bearerAuth: [] }],
-        response: { 204: Type.Null({ description: "No content" }), ...problemResponses },
+        response: noContent,
       },
       handler: async (request, reply) => {
         const principal = await authenticate(ctx, request);
@@ -79,7 +78,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: "The caller, its current org, role, permissions and session expiry",
         security: userSecurity,
-        response: { 200: MeResponse, ...problemResponses },
+        response: { 200: MeResponse },
       },
       handler: async (request) => {
         const principal = await authenticate(ctx, request, "self:read");
@@ -107,7 +106,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: "The orgs the caller is an active member of",
         security: userSecurity,
-        response: { 200: OrgMembershipList, ...problemResponses },
+        response: { 200: OrgMembershipList },
       },
       handler: async (request) => {
         const principal = await authenticate(ctx, request, "self:read");
@@ -121,7 +120,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: "Change a password (also when it has expired)",
         body: ChangePasswordRequest,
-        response: { 204: Type.Null({ description: "No content" }), ...problemResponses },
+        response: noContent,
       },
       handler: async (request, reply) => {
         await changePassword(ctx, request.body, request.ip);
@@ -135,7 +134,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: "Create an API key for an org user (org admins only); shown once",
         security: userSecurity,
         body: CreateApiKeyRequest,
-        response: { 200: CreateApiKeyResponse, ...problemResponses },
+        response: { 200: CreateApiKeyResponse },
       },
       handler: async (request) => {
         const principal = await authenticate(ctx, request, "api-keys:write");

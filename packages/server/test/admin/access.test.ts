@@ -154,4 +154,17 @@ describe("admin API access control", () => {
       assert.ok(Object.keys(operation.responses).some((status) => status.startsWith("2")));
     }
   });
+
+  it("tags every admin route of the OpenAPI document in one spelling, Administration: <area>", async () => {
+    const document = (await tessera.request("/openapi.json")).body;
+    const operations = Object.entries(document.paths as Record<string, Record<string, { tags: string[] }>>)
+      .filter(([path]) => path.startsWith("/admin/"))
+      .flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+      );
+    assert.ok(operations.length >= 27, `${operations.length} admin operations`);
+    for (const { path, method, operation } of operations) {
+      for (const tag of operation.tags) assert.match(tag, /^Administration: \S/, `${method} ${path}`);
+    }
+  });
 });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { usesSymphonyErrors } from "../../src/errors/error-handler.ts";
 import { countRows, openSession } from "../helpers/fixtures.ts";
 import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { type RawResponse, rawExchange, rawRequest } from "../helpers/raw-http.ts";
@@ -34,28 +33,45 @@ const badBodies: { label: string; body?: string; contentType?: string }[] = [
 
 const badIds = ["abc", "0", "-1", "1.5", "99999999999999999999", "%00", "%2e%2e", "1e3", "%201"];
 
+/** The contract's Symphony prefixes: the routes under them, and only those, speak Symphony's error shape. */
+const symphonyPrefixes = /^\/(sessionauth|keyauth|login|pod|agent|relay)\//;
+
+interface DocumentedOperation {
+  responses: Record<string, { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> }>;
+}
+
+interface DocumentedRequest {
+  method: string;
+  path: string;
+  /** The route documents Symphony's error body {code, message, reason}. */
+  symphony: boolean;
+}
+
 /** Every documented route, with path parameters replaced by garbage. */
-async function documentedRequests(tessera: TestInstance): Promise<{ method: string; path: string }[]> {
+async function documentedRequests(tessera: TestInstance): Promise<DocumentedRequest[]> {
   const document = (await tessera.request("/openapi.json")).body as {
-    paths: Record<string, Record<string, unknown>>;
+    paths: Record<string, Record<string, DocumentedOperation>>;
   };
-  const requests: { method: string; path: string }[] = [];
+  const requests: DocumentedRequest[] = [];
   for (const [template, operations] of Object.entries(document.paths)) {
-    for (const method of Object.keys(operations)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const errorBody = operation.responses["4XX"]?.content?.["application/json"]?.schema;
+      const symphony = errorBody?.properties?.reason !== undefined;
+      assert.equal(symphony, symphonyPrefixes.test(template), `${method} ${template}: the error shape of its prefix`);
       if (!template.includes("{")) {
-        requests.push({ method: method.toUpperCase(), path: template });
+        requests.push({ method: method.toUpperCase(), path: template, symphony });
         continue;
       }
       for (const id of badIds)
-        requests.push({ method: method.toUpperCase(), path: template.replace(/\{[^}]+\}/g, id) });
+        requests.push({ method: method.toUpperCase(), path: template.replace(/\{[^}]+\}/g, id), symphony });
     }
   }
   return requests;
 }
 
-/** problem+json on Tessera's paths; Symphony's {code, message, reason} on its prefixes. */
-function assertErrorShape(path: string, response: RawResponse, context: string): void {
-  if (usesSymphonyErrors(path)) {
+/** The documented error shape: problem+json on Tessera's routes, Symphony's {code, message, reason} on its own. */
+function assertErrorShape(symphony: boolean, response: RawResponse, context: string): void {
+  if (symphony) {
     assert.equal(response.headers["content-type"], "application/json; charset=utf-8", context);
     assert.equal(response.body?.code, response.status, context);
     assert.equal(typeof response.body?.reason, "string", context);
@@ -83,7 +99,7 @@ describe("no 5xx for any client mistake", () => {
     assert.ok(requests.some((request) => request.path === "/user/authenticate" && request.method === "POST"));
     const before = await countRows(tessera);
     let sent = 0;
-    for (const { method, path } of requests) {
+    for (const { method, path, symphony } of requests) {
       for (const auth of authVariants) {
         for (const { label, body, contentType } of badBodies) {
           const headers: Record<string, string> = { ...auth };
@@ -93,7 +109,7 @@ describe("no 5xx for any client mistake", () => {
           const context = `${method} ${path} [${label}] ${JSON.stringify(auth)}: ${response.status} ${response.text.slice(0, 200)}`;
           assert.ok(response.status < 500, context);
           // HEAD answers carry no body to inspect.
-          if (response.status >= 400 && method !== "HEAD") assertErrorShape(path, response, context);
+          if (response.status >= 400 && method !== "HEAD") assertErrorShape(symphony, response, context);
         }
       }
     }

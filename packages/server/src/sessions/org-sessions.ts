@@ -3,7 +3,7 @@ import type { Principal } from "../access/principal.ts";
 import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { revokeSessions } from "../sessions/revoke-sessions.ts";
+import { revokeSessions } from "./revoke-sessions.ts";
 
 function liveSessionsQuery(ctx: AppContext, orgId: number, now: number) {
   return ctx.db

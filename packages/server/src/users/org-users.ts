@@ -9,7 +9,7 @@ import { getPasswordPolicy } from "../policies/policies.ts";
 import { revokeSessions } from "../sessions/revoke-sessions.ts";
 import type { Database, UserKind } from "../storage/schema.ts";
 import { assertPasswordAllowed, storePassword } from "../user-sessions/password.ts";
-import { insertMembership, insertUser } from "../users/users.ts";
+import { insertMembership, insertUser } from "./users.ts";
 
 function orgUsersQuery(db: Kysely<Database>, orgId: number) {
   return db
