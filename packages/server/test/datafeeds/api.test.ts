@@ -29,14 +29,15 @@ function assertSymphonyError(response: TestResponse, status: number, reason: str
 }
 
 describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
+  const longPollMs = 600;
   let tessera: TestInstance;
   let adminToken = "";
   let bot: Bot;
   let tokens: AgentTokens;
 
   before(async () => {
-    // Short long-polls keep empty reads quick; redelivery stays at 30 s of the test clock.
-    tessera = await startTestInstance({ datafeedTiming: { longPollMs: 600, redeliveryMs: 30_000 } });
+    // Reads wait on the test clock; redelivery is due 30 s of it after a batch went out.
+    tessera = await startTestInstance({ datafeedTiming: { longPollMs, redeliveryMs: 30_000 } });
     adminToken = await tessera.login(adminEmail, adminPassword);
     bot = await addBot(tessera, adminToken);
     tokens = await agentLogin(tessera, bot);
@@ -44,6 +45,14 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
   after(async () => {
     await tessera.close();
   });
+
+  /** A read that finds nothing waits on the test clock: moved to the long-poll's deadline, it answers. */
+  async function readUntilDeadline(readerTokens: AgentTokens, feedId: string, ackId: string) {
+    const reading = readFeed(tessera, readerTokens, feedId, ackId);
+    await tessera.clock.whenTimerPending();
+    await tessera.clock.advance(longPollMs);
+    return reading;
+  }
 
   it("creates (201, id ending in _f), lists and deletes feeds; a deleted feed reads 400", async () => {
     const created = await agentRequest(tessera, tokens, "/agent/v5/datafeeds", { body: { tag: null } });
@@ -169,12 +178,12 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
     const firstIds = first.events.map((event) => event.id);
 
     // Not acknowledged, and not yet due: nothing (the batch is in flight).
-    const early = await readFeed(tessera, readerTokens, feedId, "");
+    const early = await readUntilDeadline(readerTokens, feedId, "");
     assert.deepEqual(early.events, []);
     assert.equal(typeof early.ackId, "string");
 
     // 30 s later the same events come again, in order, with a new ackId.
-    tessera.clock.advanceSeconds(30);
+    await tessera.clock.advanceSeconds(30);
     const again = await readFeed(tessera, readerTokens, feedId, early.ackId);
     assert.deepEqual(
       again.events.map((event) => event.id),
@@ -183,12 +192,12 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
     assert.notEqual(again.ackId, first.ackId);
 
     // The old ackId no longer acknowledges anything; the current one does.
-    const stale = await readFeed(tessera, readerTokens, feedId, first.ackId);
+    const stale = await readUntilDeadline(readerTokens, feedId, first.ackId);
     assert.deepEqual(stale.events, []);
-    const acked = await readFeed(tessera, readerTokens, feedId, again.ackId);
+    const acked = await readUntilDeadline(readerTokens, feedId, again.ackId);
     assert.deepEqual(acked.events, []);
-    tessera.clock.advanceSeconds(120);
-    const never = await readFeed(tessera, readerTokens, feedId, acked.ackId);
+    await tessera.clock.advanceSeconds(120);
+    const never = await readUntilDeadline(readerTokens, feedId, acked.ackId);
     assert.deepEqual(never.events, [], "acknowledged events never come back");
 
     // The next event comes alone; extra request fields such as updatePresence are accepted.
@@ -305,7 +314,7 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
     const person = await addUser(tessera, adminToken, { role: "member" });
 
     // 24 days later: inside the 7-day warning window of the new password; every session so far has expired.
-    tessera.clock.advanceSeconds(24 * 86_400);
+    await tessera.clock.advanceSeconds(24 * 86_400);
     const [one, two] = await Promise.all([sweepExpiries(tessera.ctx), sweepExpiries(tessera.ctx)]);
     const again = await sweepExpiries(tessera.ctx);
     assert.equal(again.sessions + again.passwords, 0, "nothing is recorded twice");

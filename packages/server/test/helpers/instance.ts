@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config/config.ts";
 import type { AppContext } from "../../src/context.ts";
 import type { DatafeedTiming } from "../../src/datafeeds/read.ts";
 import { buildMtlsApp } from "../../src/mtls-app.ts";
+import { auditTopic } from "../../src/storage/change-feed.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
 import { createRequester, type RequestOptions, type TestResponse } from "./http.ts";
@@ -173,6 +174,19 @@ export async function startTestInstance(options: TestInstanceOptions = {}, reuse
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Resolves once `storage` hears every change notification: at once on SQLite; on PostgreSQL once
+ * its LISTEN connection is up (the first subscriber opens it; this subscribes for the while).
+ */
+export async function untilChangeFeedLive(storage: StorageDialect): Promise<void> {
+  const unsubscribe = storage.changes.subscribe(auditTopic, () => {});
+  try {
+    while (!storage.changes.live) await new Promise((resolve) => setTimeout(resolve, 10));
+  } finally {
+    unsubscribe();
+  }
 }
 
 /**
