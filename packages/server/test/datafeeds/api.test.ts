@@ -18,6 +18,7 @@ import {
   startTestInstance,
   type TestInstance,
   type TestResponse,
+  untilChangeFeedLive,
 } from "../helpers/instance.ts";
 
 /** Symphony's error shape on /agent: {code: <status>, message, reason: <stable code>}. */
@@ -337,25 +338,35 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
 });
 
 describe("datafeeds: long-poll", () => {
+  const longPollMs = 25_000;
   let tessera: TestInstance;
   before(async () => {
-    // A long-poll far longer than the test, and no periodic re-check before it ends: an answer
-    // with events proves the read was woken by the event's notification.
+    // Reads wait on the test clock, which this test never moves: neither the deadline nor a
+    // re-check (none before it) can answer a read, only the wake-up of an event's notification.
     tessera = await startTestInstance({
-      datafeedTiming: { longPollMs: 25_000, redeliveryMs: 30_000, safetyRecheckMs: 60_000 },
+      datafeedTiming: { longPollMs, redeliveryMs: 30_000, safetyRecheckMs: 60_000 },
     });
   });
   after(async () => {
     await tessera.close();
   });
 
-  it("wakes as soon as an event arrives", async () => {
+  // Without the wake-up the read never answers, and the test times out.
+  it("wakes as soon as an event arrives", { timeout: 15_000 }, async () => {
     const adminToken = await tessera.login(adminEmail, adminPassword);
     const bot = await addBot(tessera, adminToken);
     const tokens = await agentLogin(tessera, bot);
     const feedId = await createFeed(tessera, tokens);
+    // Notifications are heard from here on (on PostgreSQL, once LISTEN is up).
+    await untilChangeFeedLive(tessera.storage);
     const reading = readFeed(tessera, tokens, feedId, "");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await tessera.clock.whenTimerPending();
+    assert.equal(
+      tessera.clock.nextDue,
+      tessera.clock.now() + longPollMs,
+      "the read found nothing, waits for its deadline",
+    );
+
     await agentLogin(tessera, bot);
     const batch = await reading;
     assert.ok(batch.events.length >= 1, "woke with the event, not at the 25-s timeout");
