@@ -36,8 +36,11 @@ export interface BuildAppOptions {
   logStream?: DestinationStream;
   /** Datafeed long-poll and redelivery periods (30 s each; tests shorten them). */
   datafeedTiming?: DatafeedTiming;
-  /** Period of the expiry sweeper that records session.expired and password.expiring. */
-  expirySweepIntervalMs?: number;
+  /**
+   * Period of the expiry sweeper that records session.expired and password.expiring (30 s);
+   * `null` runs none (tests that sweep by hand, and move their clock by days).
+   */
+  expirySweepIntervalMs?: number | null;
 }
 
 async function createContext(config: Config, storage: StorageDialect, clock: Clock): Promise<AppContext> {
@@ -116,7 +119,9 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(resourceServerRoutes(ctx));
   await app.register(ssoRoutes(ctx));
   await app.register(datafeedRoutes(ctx, options.datafeedTiming));
-  const stopSweeper = startExpirySweeper(ctx, options.expirySweepIntervalMs);
-  app.addHook("onClose", async () => stopSweeper());
+  if (options.expirySweepIntervalMs !== null) {
+    const stopSweeper = startExpirySweeper(ctx, options.expirySweepIntervalMs);
+    app.addHook("onClose", async () => stopSweeper());
+  }
   return { app, ctx };
 }

@@ -65,6 +65,11 @@ export interface TestInstanceOptions {
   mtls?: boolean;
   /** Datafeed long-poll and redelivery periods (30 s each by default). */
   datafeedTiming?: DatafeedTiming;
+  /**
+   * Period of the background expiry sweeper on the test clock. None by default: tests move the
+   * clock by days, and call sweepExpiries themselves.
+   */
+  expirySweepIntervalMs?: number;
 }
 
 /** What a restart reuses. */
@@ -104,7 +109,14 @@ export async function startTestInstance(options: TestInstanceOptions = {}, reuse
       done();
     },
   });
-  const { app, ctx } = await buildApp({ config, storage, clock, logStream, datafeedTiming: options.datafeedTiming });
+  const { app, ctx } = await buildApp({
+    config,
+    storage,
+    clock,
+    logStream,
+    datafeedTiming: options.datafeedTiming,
+    expirySweepIntervalMs: options.expirySweepIntervalMs ?? null,
+  });
   await app.listen({ host: "127.0.0.1", port: reuse?.ports.http ?? config.httpAddr.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
