@@ -51,7 +51,7 @@ async function createContext(config: Config, storage: StorageDialect, clock: Clo
     db,
     clock,
     renewalKey: await loadServerSecret(db, "renewal-key", clock.now()),
-    loginThrottle: new AddressThrottle(),
+    loginThrottle: new AddressThrottle(clock),
     metrics: createMetrics(async () => {
       const now = clock.now();
       const row = await db
