@@ -7,7 +7,13 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { addUser } from "../../server/test/helpers/admin.ts";
 import { addBot } from "../../server/test/helpers/agent.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
+import {
+  adminEmail,
+  adminPassword,
+  startTestInstance,
+  type TestInstance,
+  untilChangeFeedLive,
+} from "../../server/test/helpers/instance.ts";
 
 const cliEntry = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
@@ -66,6 +72,9 @@ describe("tessera datafeed tail", () => {
       });
 
     await output(/datafeed \S+_f/, () => stderr);
+    // The server's long-polls wait on its test clock, which stands still: only the event's
+    // notification answers the tail's read, so it must be heard (on PostgreSQL, LISTEN up).
+    await untilChangeFeedLive(tessera.storage);
     const user = await addUser(tessera, adminToken, { role: "member" });
     await output(/USER_CREATED/, () => stdout);
     child.kill("SIGINT");

@@ -10,6 +10,7 @@ import {
 import { addUser } from "../../server/test/helpers/admin.ts";
 import { addBot, type Bot } from "../../server/test/helpers/agent.ts";
 import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
+import type { TestClock } from "../../server/test/helpers/test-clock.ts";
 import { type ClientClock, DatafeedLoop, ServiceSession, systemClock, type V4Event } from "../src/index.ts";
 
 /** The server's (test) clock for the SDK's key-pair JWTs, with real timers. */
@@ -17,12 +18,28 @@ function clockOf(tessera: () => TestInstance): ClientClock {
   return { ...systemClock, now: () => tessera().clock.now() };
 }
 
-/** Resolves once `predicate` holds, checked whenever the loop reports something and every 20 ms. */
-async function until(predicate: () => boolean | Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
+const stepMs = 20;
+
+/**
+ * Lets 20 ms pass, on the server's (test) clock and for real, as on a running server: its
+ * long-polls reach their deadlines and re-checks on that clock, while the I/O of the SDK goes on.
+ */
+async function passStep(clock: TestClock): Promise<void> {
+  await clock.advance(stepMs);
+  await new Promise((resolve) => setTimeout(resolve, stepMs));
+}
+
+/** Resolves once `predicate` holds, checked after each step of time. */
+async function until(
+  clock: TestClock,
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+  limitMs = 20_000,
+): Promise<void> {
   const started = performance.now();
   while (!(await predicate())) {
     if (performance.now() - started > limitMs) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await passStep(clock);
   }
 }
 
@@ -59,7 +76,7 @@ describe("DatafeedLoop against the real server", () => {
       },
     });
     const running = loop.start();
-    await until(() => loop.feedId !== undefined, "the feed");
+    await until(tessera.clock, () => loop.feedId !== undefined, "the feed");
 
     const expected: string[] = [];
     /** Adds `count` users as the admin; each is one USER_CREATED event the reader must see. */
@@ -77,12 +94,12 @@ describe("DatafeedLoop against the real server", () => {
     const allSeen = () => expected.every((id) => createdFor().includes(id));
 
     await addUsers(3);
-    await until(allSeen, "the first events");
+    await until(tessera.clock, allSeen, "the first events");
 
     // 1. The session expires (the clock passes the org's service-session lifetime, 24 h).
-    tessera.clock.advanceSeconds(86_400 + 60);
+    await tessera.clock.advanceSeconds(86_400 + 60);
     await addUsers(3);
-    await until(allSeen, "events after the session expired");
+    await until(tessera.clock, allSeen, "events after the session expired");
 
     // 2. An admin revokes every session of the reader.
     const revoked = await tessera.request(`/admin/orgs/${tessera.orgId}/users/${reader.id}/sessions`, {
@@ -91,12 +108,12 @@ describe("DatafeedLoop against the real server", () => {
     });
     assert.equal(revoked.status, 204);
     await addUsers(3);
-    await until(allSeen, "events after the revocation");
+    await until(tessera.clock, allSeen, "events after the revocation");
 
     // 3. The server restarts on the same data; events written while it was down-and-up arrive too.
     tessera = await tessera.restart();
     await addUsers(3);
-    await until(allSeen, "events after the restart");
+    await until(tessera.clock, allSeen, "events after the restart");
 
     await loop.stop();
     await running;
@@ -156,29 +173,29 @@ describe("DatafeedLoop against the real server: acknowledgement and a deleted fe
     loop.on("failed", ({ stage }) => failures.push(stage));
     const running = loop.start();
     try {
-      await until(() => loop.feedId !== undefined, "the feed");
+      await until(tessera.clock, () => loop.feedId !== undefined, "the feed");
 
       const first = await addUser(tessera, adminToken, { role: "member" });
-      await until(() => failures.length > 0, "the handler's failure");
+      await until(tessera.clock, () => failures.length > 0, "the handler's failure");
       assert.deepEqual(failures, ["handler"]);
       // Redelivery is due by the server's clock (the test's): 300 ms later.
-      tessera.clock.advance(400);
-      await until(() => deliveries.length >= 2, "the batch again after the handler failed");
+      await tessera.clock.advance(400);
+      await until(tessera.clock, () => deliveries.length >= 2, "the batch again after the handler failed");
       assert.deepEqual(deliveries[0], [first.id], "first delivery, handler threw");
       assert.deepEqual(deliveries[1], [first.id], "the same event again: it was not acknowledged");
 
       // Acknowledged now: past another redelivery period, with reads going on, it does not come back.
-      tessera.clock.advance(1_000);
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      await tessera.clock.advance(1_000);
+      for (let passed = 0; passed < 1_200; passed += stepMs) await passStep(tessera.clock);
       assert.equal(deliveries.flat().filter((id) => id === first.id).length, 2);
 
       // The feed is deleted (by another process of the integration, say): the loop makes a new one and reads on.
       const oldFeed = loop.feedId ?? "";
       const deleted = await session.fetch(`${tessera.baseUrl}/agent/v5/datafeeds/${oldFeed}`, { method: "DELETE" });
       assert.equal(deleted.status, 204);
-      await until(() => loop.feedId !== undefined && loop.feedId !== oldFeed, "a new feed");
+      await until(tessera.clock, () => loop.feedId !== undefined && loop.feedId !== oldFeed, "a new feed");
       const second = await addUser(tessera, adminToken, { role: "member" });
-      await until(() => deliveries.flat().includes(second.id), "an event on the new feed");
+      await until(tessera.clock, () => deliveries.flat().includes(second.id), "an event on the new feed");
     } finally {
       await loop.stop();
       await running;

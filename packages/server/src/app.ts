@@ -43,8 +43,11 @@ export interface BuildAppOptions {
   logStream?: DestinationStream;
   /** Datafeed long-poll and redelivery periods (30 s each; tests shorten them). */
   datafeedTiming?: DatafeedTiming;
-  /** Period of the expiry sweeper that records session.expired and password.expiring. */
-  expirySweepIntervalMs?: number;
+  /**
+   * Period of the expiry sweeper that records session.expired and password.expiring (30 s);
+   * `null` runs none (tests that sweep by hand, and move their clock by days).
+   */
+  expirySweepIntervalMs?: number | null;
 }
 
 async function createContext(config: Config, storage: StorageDialect, clock: Clock): Promise<AppContext> {
@@ -55,7 +58,7 @@ async function createContext(config: Config, storage: StorageDialect, clock: Clo
     db,
     clock,
     renewalKey: await loadServerSecret(db, "renewal-key", clock.now()),
-    loginThrottle: new AddressThrottle(),
+    loginThrottle: new AddressThrottle(clock),
     metrics: createMetrics(async () => {
       const now = clock.now();
       const row = await db
@@ -130,7 +133,9 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(resourceServerRoutes(ctx));
   await app.register(ssoRoutes(ctx));
   await app.register(datafeedRoutes(ctx, options.datafeedTiming));
-  const stopSweeper = startExpirySweeper(ctx, options.expirySweepIntervalMs);
-  app.addHook("onClose", async () => stopSweeper());
+  if (options.expirySweepIntervalMs !== null) {
+    const stopSweeper = startExpirySweeper(ctx, options.expirySweepIntervalMs);
+    app.addHook("onClose", async () => stopSweeper());
+  }
   return { app, ctx };
 }

@@ -9,7 +9,7 @@ export {
   issueCertificate,
   validFor,
 } from "./certificates/generate.ts";
-export { type Clock, systemClock } from "./clock.ts";
+export { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 export { type Config, ConfigError, loadConfig, settings } from "./config/config.ts";
 export type { AppContext } from "./context.ts";
 export { buildMtlsApp } from "./mtls-app.ts";

@@ -8,10 +8,10 @@ interface Timer {
 }
 
 /**
- * One virtual time for the server and the client: the server's TestClock is the time, and the
- * client's timers fire when `advance()` moves past them. After firing a timer it waits until the
- * work the timer started is done or waits on a new timer, so real HTTP round trips finish
- * before time moves on. Nothing sleeps.
+ * One virtual time for the server and the client: the server's TestClock is the time (its own
+ * timers fire as it moves), and the client's timers fire when `advance()` moves past them. After
+ * firing a timer it waits until the work the timer started is done or waits on a new timer, so
+ * real HTTP round trips finish before time moves on. Nothing sleeps.
  */
 export class VirtualTime implements ClientClock {
   private timers: Timer[] = [];
@@ -47,13 +47,13 @@ export class VirtualTime implements ClientClock {
     for (;;) {
       const next = this.timers.filter((timer) => timer.due <= end).sort((a, b) => a.due - b.due || a.id - b.id)[0];
       if (!next) break;
-      if (next.due > this.now()) this.serverClock.advance(next.due - this.now());
+      if (next.due > this.now()) await this.serverClock.advance(next.due - this.now());
       this.timers = this.timers.filter((timer) => timer !== next);
       const seen = this.registrations;
       const result = next.callback();
       if (result instanceof Promise) await Promise.race([result.catch(() => {}), this.registrationAfter(seen)]);
     }
-    if (end > this.now()) this.serverClock.advance(end - this.now());
+    if (end > this.now()) await this.serverClock.advance(end - this.now());
   }
 
   private registrationAfter(seen: number): Promise<void> {

@@ -1,13 +1,14 @@
-import { performance } from "node:perf_hooks";
+import type { Clock } from "../clock.ts";
 
 /**
  * Per-address throttle of failed logins (DESIGN §4), beside the per-account lockout: it slows
- * one address that sprays many accounts. In memory, per node; windows use the monotonic clock.
+ * one address that sprays many accounts. In memory, per node; windows follow `clock`, like every expiry.
  */
 export class AddressThrottle {
   private readonly failures = new Map<string, { count: number; windowStart: number }>();
 
   constructor(
+    private readonly clock: Clock,
     private readonly maxFailures = 50,
     private readonly windowMs = 60_000,
     private readonly maxTrackedAddresses = 100_000,
@@ -17,7 +18,7 @@ export class AddressThrottle {
   retryAfterSeconds(address: string): number {
     const entry = this.failures.get(address);
     if (!entry) return 0;
-    const elapsed = performance.now() - entry.windowStart;
+    const elapsed = this.clock.now() - entry.windowStart;
     if (elapsed >= this.windowMs) {
       this.failures.delete(address);
       return 0;
@@ -26,7 +27,7 @@ export class AddressThrottle {
   }
 
   recordFailure(address: string): void {
-    const now = performance.now();
+    const now = this.clock.now();
     const entry = this.failures.get(address);
     if (entry && now - entry.windowStart < this.windowMs) {
       entry.count++;

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { recordAudit } from "../audit/audit.ts";
+import type { TimerHandle } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 
 /** "password.expiring" is recorded this long before the password expires. */
@@ -94,22 +95,27 @@ export async function sweepExpiries(ctx: AppContext): Promise<{ sessions: number
 }
 
 /**
- * Sweeps every `intervalMs` (a monotonic timer that does not keep the process alive; a sweep
- * never overlaps the previous one). Returns the function that stops it.
+ * Sweeps `intervalMs` after the previous sweep ended, so sweeps never overlap, on `ctx.clock`'s
+ * timers (which do not keep the process alive). Returns the function that stops it.
  */
 export function startExpirySweeper(ctx: AppContext, intervalMs = defaultSweepIntervalMs): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    sweepExpiries(ctx)
-      .catch(() => {
-        // The database may be away (503 elsewhere); the next sweep tries again.
-      })
-      .finally(() => {
-        running = false;
-      });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  let stopped = false;
+  let timer: TimerHandle | undefined;
+  const scheduleSweep = () => {
+    timer = ctx.clock.setTimeout(sweep, intervalMs, false);
+  };
+  // Returns its promise, so a test clock finishes the sweep before it moves time on.
+  const sweep = async () => {
+    try {
+      await sweepExpiries(ctx);
+    } catch {
+      // The database may be away (503 elsewhere); the next sweep tries again.
+    }
+    if (!stopped) scheduleSweep();
+  };
+  scheduleSweep();
+  return () => {
+    stopped = true;
+    if (timer) ctx.clock.clearTimeout(timer);
+  };
 }

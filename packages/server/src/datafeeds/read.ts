@@ -37,6 +37,7 @@ type Attempt = { kind: "events"; result: ReadResult } | { kind: "wait"; ms: numb
  * A batch not acknowledged within `redeliveryMs` goes out again, from the first unacknowledged
  * event, so delivery is at least once and in order. With nothing to send, waits until an event
  * arrives (woken by the change feed) or `longPollMs` passes, then answers `{events: [], ackId}`.
+ * Every wait, deadline and re-check runs on `ctx.clock`.
  */
 export async function readDatafeed(
   ctx: AppContext,
@@ -48,8 +49,8 @@ export async function readDatafeed(
 ): Promise<ReadResult> {
   // Unknown or another user's feed: 400 before anything else.
   await findDatafeed(ctx, reader, feedId);
-  const wakeUp = new AuditWakeUp(ctx.storage.changes, reader.orgId);
-  const deadline = performance.now() + timing.longPollMs;
+  const wakeUp = new AuditWakeUp(ctx.storage.changes, reader.orgId, ctx.clock);
+  let deadline = ctx.clock.now() + timing.longPollMs;
   try {
     for (;;) {
       wakeUp.reset();
@@ -57,7 +58,10 @@ export async function readDatafeed(
       const attempt = await attemptRead(ctx, reader, feed, ackId, timing);
       if (attempt.kind === "events") return attempt.result;
       if (attempt.kind === "conflict") continue;
-      const remaining = deadline - performance.now();
+      const now = ctx.clock.now();
+      // A clock set back (operators may shift it) must not stretch the wait past one long-poll from now.
+      deadline = Math.min(deadline, now + timing.longPollMs);
+      const remaining = deadline - now;
       if (remaining <= 0 || signal?.aborted) return { events: [], ackId: emptyAnswerAckId(ackId) };
       const recheck = wakeUp.live ? (timing.safetyRecheckMs ?? defaultSafetyRecheckMs) : notLiveRecheckMs;
       await wakeUp.wait(Math.min(remaining, attempt.ms, recheck), signal);

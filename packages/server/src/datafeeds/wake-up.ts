@@ -1,9 +1,11 @@
+import type { Clock } from "../clock.ts";
 import { auditTopic, type ChangeFeed } from "../storage/change-feed.ts";
 
 /**
  * Listens for "an audit event of this org was written" (on PostgreSQL from any node, on commit).
  * Subscribe BEFORE looking for events, so one written in between is not missed; then `wait`
- * returns as soon as such an event arrives (or one arrived since the last wait), or after `ms`.
+ * returns as soon as such an event arrives (or one arrived since the last wait), or after `ms`
+ * of `clock`.
  */
 export class AuditWakeUp {
   private signalled = false;
@@ -13,6 +15,7 @@ export class AuditWakeUp {
   constructor(
     private readonly changes: ChangeFeed,
     orgId: number,
+    private readonly clock: Clock,
   ) {
     const orgKey = String(orgId);
     this.unsubscribe = changes.subscribe(auditTopic, (change) => {
@@ -35,12 +38,13 @@ export class AuditWakeUp {
     if (this.signalled || ms <= 0 || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         signal?.removeEventListener("abort", done);
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      // A client's request waits on it, so it may keep the process alive.
+      const timer = this.clock.setTimeout(done, ms, true);
       this.wake = done;
       signal?.addEventListener("abort", done, { once: true });
     });

@@ -18,6 +18,7 @@ import {
   startTestInstance,
   type TestInstance,
   type TestResponse,
+  untilChangeFeedLive,
 } from "../helpers/instance.ts";
 
 /** Symphony's error shape on /agent: {code: <status>, message, reason: <stable code>}. */
@@ -29,14 +30,15 @@ function assertSymphonyError(response: TestResponse, status: number, reason: str
 }
 
 describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
+  const longPollMs = 600;
   let tessera: TestInstance;
   let adminToken = "";
   let bot: Bot;
   let tokens: AgentTokens;
 
   before(async () => {
-    // Short long-polls keep empty reads quick; redelivery stays at 30 s of the test clock.
-    tessera = await startTestInstance({ datafeedTiming: { longPollMs: 600, redeliveryMs: 30_000 } });
+    // Reads wait on the test clock; redelivery is due 30 s of it after a batch went out.
+    tessera = await startTestInstance({ datafeedTiming: { longPollMs, redeliveryMs: 30_000 } });
     adminToken = await tessera.login(adminEmail, adminPassword);
     bot = await addBot(tessera, adminToken);
     tokens = await agentLogin(tessera, bot);
@@ -44,6 +46,14 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
   after(async () => {
     await tessera.close();
   });
+
+  /** A read that finds nothing waits on the test clock: moved to the long-poll's deadline, it answers. */
+  async function readUntilDeadline(readerTokens: AgentTokens, feedId: string, ackId: string) {
+    const reading = readFeed(tessera, readerTokens, feedId, ackId);
+    await tessera.clock.whenTimerPending();
+    await tessera.clock.advance(longPollMs);
+    return reading;
+  }
 
   it("creates (201, id ending in _f), lists and deletes feeds; a deleted feed reads 400", async () => {
     const created = await agentRequest(tessera, tokens, "/agent/v5/datafeeds", { body: { tag: null } });
@@ -169,12 +179,12 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
     const firstIds = first.events.map((event) => event.id);
 
     // Not acknowledged, and not yet due: nothing (the batch is in flight).
-    const early = await readFeed(tessera, readerTokens, feedId, "");
+    const early = await readUntilDeadline(readerTokens, feedId, "");
     assert.deepEqual(early.events, []);
     assert.equal(typeof early.ackId, "string");
 
     // 30 s later the same events come again, in order, with a new ackId.
-    tessera.clock.advanceSeconds(30);
+    await tessera.clock.advanceSeconds(30);
     const again = await readFeed(tessera, readerTokens, feedId, early.ackId);
     assert.deepEqual(
       again.events.map((event) => event.id),
@@ -183,12 +193,12 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
     assert.notEqual(again.ackId, first.ackId);
 
     // The old ackId no longer acknowledges anything; the current one does.
-    const stale = await readFeed(tessera, readerTokens, feedId, first.ackId);
+    const stale = await readUntilDeadline(readerTokens, feedId, first.ackId);
     assert.deepEqual(stale.events, []);
-    const acked = await readFeed(tessera, readerTokens, feedId, again.ackId);
+    const acked = await readUntilDeadline(readerTokens, feedId, again.ackId);
     assert.deepEqual(acked.events, []);
-    tessera.clock.advanceSeconds(120);
-    const never = await readFeed(tessera, readerTokens, feedId, acked.ackId);
+    await tessera.clock.advanceSeconds(120);
+    const never = await readUntilDeadline(readerTokens, feedId, acked.ackId);
     assert.deepEqual(never.events, [], "acknowledged events never come back");
 
     // The next event comes alone; extra request fields such as updatePresence are accepted.
@@ -305,7 +315,7 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
     const person = await addUser(tessera, adminToken, { role: "member" });
 
     // 24 days later: inside the 7-day warning window of the new password; every session so far has expired.
-    tessera.clock.advanceSeconds(24 * 86_400);
+    await tessera.clock.advanceSeconds(24 * 86_400);
     const [one, two] = await Promise.all([sweepExpiries(tessera.ctx), sweepExpiries(tessera.ctx)]);
     const again = await sweepExpiries(tessera.ctx);
     assert.equal(again.sessions + again.passwords, 0, "nothing is recorded twice");
@@ -328,25 +338,35 @@ describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
 });
 
 describe("datafeeds: long-poll", () => {
+  const longPollMs = 25_000;
   let tessera: TestInstance;
   before(async () => {
-    // A long-poll far longer than the test, and no periodic re-check before it ends: an answer
-    // with events proves the read was woken by the event's notification.
+    // Reads wait on the test clock, which this test never moves: neither the deadline nor a
+    // re-check (none before it) can answer a read, only the wake-up of an event's notification.
     tessera = await startTestInstance({
-      datafeedTiming: { longPollMs: 25_000, redeliveryMs: 30_000, safetyRecheckMs: 60_000 },
+      datafeedTiming: { longPollMs, redeliveryMs: 30_000, safetyRecheckMs: 60_000 },
     });
   });
   after(async () => {
     await tessera.close();
   });
 
-  it("wakes as soon as an event arrives", async () => {
+  // Without the wake-up the read never answers, and the test times out.
+  it("wakes as soon as an event arrives", { timeout: 15_000 }, async () => {
     const adminToken = await tessera.login(adminEmail, adminPassword);
     const bot = await addBot(tessera, adminToken);
     const tokens = await agentLogin(tessera, bot);
     const feedId = await createFeed(tessera, tokens);
+    // Notifications are heard from here on (on PostgreSQL, once LISTEN is up).
+    await untilChangeFeedLive(tessera.storage);
     const reading = readFeed(tessera, tokens, feedId, "");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await tessera.clock.whenTimerPending();
+    assert.equal(
+      tessera.clock.nextDue,
+      tessera.clock.now() + longPollMs,
+      "the read found nothing, waits for its deadline",
+    );
+
     await agentLogin(tessera, bot);
     const batch = await reading;
     assert.ok(batch.events.length >= 1, "woke with the event, not at the 25-s timeout");

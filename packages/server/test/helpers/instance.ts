@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config/config.ts";
 import type { AppContext } from "../../src/context.ts";
 import type { DatafeedTiming } from "../../src/datafeeds/read.ts";
 import { buildMtlsApp } from "../../src/mtls-app.ts";
+import { auditTopic } from "../../src/storage/change-feed.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
 import { createRequester, type RequestOptions, type TestResponse } from "./http.ts";
@@ -64,6 +65,11 @@ export interface TestInstanceOptions {
   mtls?: boolean;
   /** Datafeed long-poll and redelivery periods (30 s each by default). */
   datafeedTiming?: DatafeedTiming;
+  /**
+   * Period of the background expiry sweeper on the test clock. None by default: tests move the
+   * clock by days, and call sweepExpiries themselves.
+   */
+  expirySweepIntervalMs?: number;
 }
 
 /** What a restart reuses. */
@@ -103,7 +109,14 @@ export async function startTestInstance(options: TestInstanceOptions = {}, reuse
       done();
     },
   });
-  const { app, ctx } = await buildApp({ config, storage, clock, logStream, datafeedTiming: options.datafeedTiming });
+  const { app, ctx } = await buildApp({
+    config,
+    storage,
+    clock,
+    logStream,
+    datafeedTiming: options.datafeedTiming,
+    expirySweepIntervalMs: options.expirySweepIntervalMs ?? null,
+  });
   await app.listen({ host: "127.0.0.1", port: reuse?.ports.http ?? config.httpAddr.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
@@ -173,6 +186,19 @@ export async function startTestInstance(options: TestInstanceOptions = {}, reuse
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Resolves once `storage` hears every change notification: at once on SQLite; on PostgreSQL once
+ * its LISTEN connection is up (the first subscriber opens it; this subscribes for the while).
+ */
+export async function untilChangeFeedLive(storage: StorageDialect): Promise<void> {
+  const unsubscribe = storage.changes.subscribe(auditTopic, () => {});
+  try {
+    while (!storage.changes.live) await new Promise((resolve) => setTimeout(resolve, 10));
+  } finally {
+    unsubscribe();
+  }
 }
 
 /**

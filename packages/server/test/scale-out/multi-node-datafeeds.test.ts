@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { createPubkeyJwt } from "../../../client/src/pubkey-jwt.ts";
-import type { AgentTokens } from "../helpers/agent.ts";
+import { addUser as addMember } from "../helpers/admin.ts";
+import { type AgentTokens, addBot, agentLogin, createFeed, readFeed } from "../helpers/agent.ts";
+import { startTestInstance, type TestInstance, untilChangeFeedLive } from "../helpers/instance.ts";
 import { type NodeProcess, startNodeProcess } from "../helpers/node-process.ts";
+import { TestClock } from "../helpers/test-clock.ts";
 import { createTestDatabase, type TestDatabase, testStore } from "../helpers/test-database.ts";
 
 const email = "feeds-owner@example.com";
@@ -103,20 +106,50 @@ describe("datafeeds across nodes on one PostgreSQL database", { skip: testStore 
     }
     assert.deepEqual(seen, expected);
   });
+});
 
-  it("a long-poll on one node wakes for an event written on another", async () => {
-    const created = await agent(b, "/agent/v5/datafeeds", {});
-    const feedId: string = created.body.id;
-    // Node A's long-poll lasts 30 s; an answer with the event proves it woke for B's write.
-    const reading = agent(a, `/agent/v5/datafeeds/${feedId}/read`, { ackId: "" });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const userId = await addUser(b, "written-on-b");
+// Two nodes in this process on one PostgreSQL database, each with its own connections and LISTEN,
+// sharing one test clock that the test never moves: neither the deadline nor a re-check can
+// answer a read on A, only the wake-up that B's write sends through PostgreSQL.
+describe("a datafeed long-poll across nodes on one PostgreSQL database", { skip: testStore !== "postgres" }, () => {
+  const longPollMs = 30_000;
+  let database: TestDatabase;
+  let a: TestInstance;
+  let b: TestInstance;
+
+  before(async () => {
+    database = await createTestDatabase();
+    const shared = {
+      clock: new TestClock(),
+      env: { DATABASE_URL: database.url },
+      datafeedTiming: { longPollMs, redeliveryMs: 30_000, safetyRecheckMs: 60_000 },
+    };
+    a = await startTestInstance(shared);
+    b = await startTestInstance(shared);
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await database?.drop();
+  });
+
+  // Without the wake-up the read never answers, and the test times out.
+  it("a long-poll on one node wakes for an event written on another", { timeout: 15_000 }, async () => {
+    const adminToken = await a.login();
+    const tokens = await agentLogin(a, await addBot(a, adminToken, "auditor"));
+    const feedId = await createFeed(b, tokens);
+    // A hears every notification from here on.
+    await untilChangeFeedLive(a.storage);
+    const reading = readFeed(a, tokens, feedId, "");
+    await a.clock.whenTimerPending();
+    assert.equal(a.clock.nextDue, a.clock.now() + longPollMs, "A's read found nothing and waits for its deadline");
+
+    const user = await addMember(b, adminToken, { role: "member" });
     const answer = await reading;
-    assert.equal(answer.status, 200, answer.text);
-    const types = answer.body.events.map((event: { type: string; payload: { subjectUserId: number } }) => [
+    const types = answer.events.map((event) => [
       event.type,
-      event.payload.subjectUserId,
+      (event.payload as { subjectUserId: number }).subjectUserId,
     ]);
-    assert.deepEqual(types, [["USER_CREATED", userId]]);
+    assert.deepEqual(types, [["USER_CREATED", user.id]]);
   });
 });

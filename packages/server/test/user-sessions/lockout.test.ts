@@ -33,7 +33,7 @@ describe("per-account lockout", () => {
       assert.match(locked.headers.get("www-authenticate") ?? "", /^Bearer /);
     }
     // The count of Retry-After follows the clock.
-    tessera.clock.advanceSeconds(60);
+    await tessera.clock.advanceSeconds(60);
     const later = await login(member, member.password);
     assert.equal(later.body.code, "account_locked");
     assert.equal(later.headers.get("retry-after"), String(lockoutMinutes * 60 - 60));
@@ -42,9 +42,9 @@ describe("per-account lockout", () => {
   it("ends by itself after lockoutMinutes, and the right password then works", async () => {
     const member = await createMember(tessera);
     for (let attempt = 1; attempt <= maxFailedAttempts; attempt++) await login(member, "wrong password!!");
-    tessera.clock.advanceSeconds(lockoutMinutes * 60 - 1);
+    await tessera.clock.advanceSeconds(lockoutMinutes * 60 - 1);
     assert.equal((await login(member, member.password)).body.code, "account_locked");
-    tessera.clock.advanceSeconds(1);
+    await tessera.clock.advanceSeconds(1);
     const response = await login(member, member.password);
     assert.equal(response.status, 200);
     assert.deepEqual(await lockoutState(tessera, member.userId), { failedAttempts: 0, lockedUntil: null });
@@ -53,7 +53,7 @@ describe("per-account lockout", () => {
   it("counts afresh after a lockout has run out", async () => {
     const member = await createMember(tessera);
     for (let attempt = 1; attempt <= maxFailedAttempts; attempt++) await login(member, "wrong password!!");
-    tessera.clock.advanceSeconds(lockoutMinutes * 60);
+    await tessera.clock.advanceSeconds(lockoutMinutes * 60);
     // One failure after the lockout is one failure, not a new lockout.
     assert.equal((await login(member, "wrong password!!")).body.code, "invalid_credentials");
     assert.equal((await login(member, member.password)).status, 200);
@@ -107,10 +107,8 @@ describe("per-address throttle", () => {
       headers: { "x-forwarded-for": address },
     });
 
-  it("answers 429 too_many_requests with Retry-After once an address has failed 50 times", async () => {
-    const member = await createMember(tessera);
-    const sprayer = "203.0.113.7";
-    // Spraying many (unknown) accounts: no single account reaches its lockout.
+  /** Fails 50 logins from `sprayer`, spraying many (unknown) accounts: no single account reaches its lockout. */
+  const spray = async (sprayer: string) => {
     for (let batch = 0; batch < maxFailures / 10; batch++) {
       const answers = await Promise.all(
         Array.from({ length: 10 }, (_, index) =>
@@ -119,6 +117,12 @@ describe("per-address throttle", () => {
       );
       for (const answer of answers) assert.equal(answer.body.code, "invalid_credentials");
     }
+  };
+
+  it("answers 429 too_many_requests with Retry-After once an address has failed 50 times", async () => {
+    const member = await createMember(tessera);
+    const sprayer = "203.0.113.7";
+    await spray(sprayer);
     for (const [email, password] of [
       ["another-guess@example.com", "guess guess guess"],
       // Even the right password of a real account is refused from the throttled address.
@@ -141,5 +145,22 @@ describe("per-address throttle", () => {
     // Another address is not affected.
     const elsewhere = await loginFrom("198.51.100.20", member.email, member.password);
     assert.equal(elsewhere.status, 200);
+  });
+
+  it("counts the 60-s window on the server's clock: the address may try again once it has passed", async () => {
+    const member = await createMember(tessera);
+    const sprayer = "203.0.113.8";
+    await spray(sprayer);
+    const throttled = await loginFrom(sprayer, member.email, member.password);
+    assert.equal(throttled.status, 429);
+    assert.equal(throttled.headers.get("retry-after"), "60", "the clock has not moved since the first failure");
+
+    await tessera.clock.advanceSeconds(59);
+    const later = await loginFrom(sprayer, member.email, member.password);
+    assert.equal(later.status, 429);
+    assert.equal(later.headers.get("retry-after"), "1");
+    await tessera.clock.advanceSeconds(1);
+    const again = await loginFrom(sprayer, member.email, member.password);
+    assert.equal(again.status, 200, again.text);
   });
 });
