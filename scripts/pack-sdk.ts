@@ -16,7 +16,7 @@ const outIndex = process.argv.indexOf("--out");
 const outDir = resolve(outIndex >= 0 ? (process.argv[outIndex + 1] ?? "") : join(root, "dist-sdk"));
 const typescript = join(root, "node_modules/typescript/bin/tsc");
 
-/** The packages a client needs, in dependency order; none of them may depend on the server. */
+/** The packages a client needs, in dependency order; none of them may depend on the server or the test kit. */
 const packages = ["protocol", "client"];
 
 mkdirSync(outDir, { recursive: true });
@@ -35,7 +35,9 @@ try {
     );
     const manifest = JSON.parse(readFileSync(join(source, "package.json"), "utf8")) as Record<string, unknown>;
     const dependencies = (manifest.dependencies ?? {}) as Record<string, string>;
-    if ("@tessera/server" in dependencies) throw new Error(`@tessera/${name} must not depend on the server`);
+    for (const forbidden of ["@tessera/server", "@tessera/test-kit"]) {
+      if (forbidden in dependencies) throw new Error(`@tessera/${name} must not depend on ${forbidden}`);
+    }
     writeFileSync(
       join(staged, "package.json"),
       `${JSON.stringify(

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ensureServerTls, loadConfig, serve } from "@tessera/server";
-import { mtlsRequest } from "../../server/test/helpers/mtls-client.ts";
-import { createServiceUser } from "../../server/test/helpers/service-fixtures.ts";
+import { mtlsRequest } from "@tessera/test-kit/mtls-client.ts";
+import { createServiceUser } from "@tessera/test-kit/service-fixtures.ts";
 import { runCerts } from "../src/certs.ts";
 import { runKeys } from "../src/keys.ts";
 

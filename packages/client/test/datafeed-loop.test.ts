@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { ContractStandIn } from "@tessera/test-kit/contract-stand-in.ts";
+import { createTestPki, type TestPki } from "@tessera/test-kit/test-certificates.ts";
 import { DatafeedLoop, ServiceSession, type V4Event } from "../src/index.ts";
-import { ContractStandIn } from "./helpers/contract-stand-in.ts";
-import { createTestPki, type TestPki } from "./helpers/test-certificates.ts";
 
 // The agent's datafeed endpoints are not built yet: these tests run the loop against a STAND-IN
 // that answers as DESIGN §3 says (see contract-stand-in.ts), over real mutual TLS.

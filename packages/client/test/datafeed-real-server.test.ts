@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { addUser } from "@tessera/test-kit/admin.ts";
+import { addBot, type Bot } from "@tessera/test-kit/agent.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import {
   createCaCertificate,
   exportPrivateKeyPem,
@@ -7,9 +10,6 @@ import {
   issueCertificate,
   validFor,
 } from "../../server/src/certificates/generate.ts";
-import { addUser } from "../../server/test/helpers/admin.ts";
-import { addBot, type Bot } from "../../server/test/helpers/agent.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
 import { type ClientClock, DatafeedLoop, ServiceSession, systemClock, type V4Event } from "../src/index.ts";
 
 /** The server's (test) clock for the SDK's key-pair JWTs, with real timers. */

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, verify } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { ContractStandIn } from "@tessera/test-kit/contract-stand-in.ts";
+import { createTestPki, type TestPki } from "@tessera/test-kit/test-certificates.ts";
 import {
   createPubkeyJwt,
   Forbidden,
@@ -8,8 +10,6 @@ import {
   ServiceSession,
   type TesseraClientError,
 } from "../src/index.ts";
-import { ContractStandIn } from "./helpers/contract-stand-in.ts";
-import { createTestPki, type TestPki } from "./helpers/test-certificates.ts";
 
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { generateKeyPair } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
+import { FaultProxy } from "@tessera/test-kit/fault-proxy.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import { ServiceSession, type TesseraClientError } from "../src/index.ts";
-import { FaultProxy } from "./helpers/fault-proxy.ts";
 
 /** ServiceSession against the REAL server, with key-pair login on the HTTP listener. */
 describe("ServiceSession against a real server (key-pair login)", () => {

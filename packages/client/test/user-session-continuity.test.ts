@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { countAudit, createOrg, createPerson, personPassword } from "@tessera/test-kit/people.ts";
+import { VirtualTime } from "@tessera/test-kit/virtual-time.ts";
 import { putSessionPolicy } from "../../server/src/policies/policies.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
 import { UserSession, type UserSessionEvents } from "../src/index.ts";
-import { countAudit, createOrg, createPerson, personPassword } from "./helpers/people.ts";
-import { VirtualTime } from "./helpers/virtual-time.ts";
 
 const minute = 60_000;
 const hour = 60 * minute;

@@ -3,8 +3,10 @@ import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { inspect, promisify } from "node:util";
+import { FaultProxy } from "@tessera/test-kit/fault-proxy.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { countAudit, countRequests, createOrg, createPerson, personPassword } from "@tessera/test-kit/people.ts";
 import { putPasswordPolicy } from "../../server/src/policies/policies.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
 import {
   AccountLocked,
   InvalidCredentials,
@@ -16,8 +18,6 @@ import {
   UserSession,
   type UserSessionEvents,
 } from "../src/index.ts";
-import { FaultProxy } from "./helpers/fault-proxy.ts";
-import { countAudit, countRequests, createOrg, createPerson, personPassword } from "./helpers/people.ts";
 
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
 

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, assertProblem, countRows, createSecondOrg, uniqueEmail } from "../helpers/admin.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import {
+  addMemberWithSession,
+  assertProblem,
+  countRows,
+  createSecondOrg,
+  uniqueEmail,
+} from "@tessera/test-kit/admin.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 /** Every admin route, with a body that passes validation, so that only the caller decides the answer. */
 interface RouteCase {

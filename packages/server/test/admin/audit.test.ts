@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, addUser, assertProblem, createApiKey, createSecondOrg } from "../helpers/admin.ts";
-import { adminPassword, startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import {
+  addMemberWithSession,
+  addUser,
+  assertProblem,
+  createApiKey,
+  createSecondOrg,
+} from "@tessera/test-kit/admin.ts";
+import { adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 describe("GET /admin/orgs/{orgId}/audit", () => {
   let tessera: TestInstance;

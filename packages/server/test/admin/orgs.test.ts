@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, assertProblem, auditEvents, countRows } from "../helpers/admin.ts";
-import { adminEmail, startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { addMemberWithSession, assertProblem, auditEvents, countRows } from "@tessera/test-kit/admin.ts";
+import { adminEmail, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 describe("POST /admin/orgs", () => {
   let tessera: TestInstance;

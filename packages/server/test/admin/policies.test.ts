@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { assertProblem, auditEvents, countRows } from "../helpers/admin.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { assertProblem, auditEvents, countRows } from "@tessera/test-kit/admin.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 const defaultPasswordPolicy = {
   minLength: 12,

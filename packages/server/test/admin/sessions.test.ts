@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, assertProblem, auditEvents, createSecondOrg, memberPassword } from "../helpers/admin.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import {
+  addMemberWithSession,
+  assertProblem,
+  auditEvents,
+  createSecondOrg,
+  memberPassword,
+} from "@tessera/test-kit/admin.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON answers
 type Listed = any;

@@ -9,8 +9,8 @@ import {
   createSecondOrg,
   memberPassword,
   uniqueEmail,
-} from "../helpers/admin.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../helpers/instance.ts";
+} from "@tessera/test-kit/admin.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 const orgUserFields = ["active", "displayName", "email", "id", "kind", "orgUserId", "role", "username"];
 

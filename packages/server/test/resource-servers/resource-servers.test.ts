@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { type RunningNginx, startNginx } from "@tessera/test-kit/nginx.ts";
+import { createOrg, createServiceUser } from "@tessera/test-kit/service-fixtures.ts";
 import { SignJWT } from "jose";
 import { hashPassword } from "../../src/crypto/passwords.ts";
 import { revokeSessions } from "../../src/user-sessions/sessions.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { type RunningNginx, startNginx } from "../helpers/nginx.ts";
-import { createOrg, createServiceUser } from "../helpers/service-fixtures.ts";
 
 /** A service user with a registered RSA key, logged in through key-pair login (no certificate needed here). */
 async function serviceLogin(tessera: TestInstance, orgId: number, username: string) {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { TestResponse } from "@tessera/test-kit/http.ts";
+import { type NodeProcess, startNodeProcess } from "@tessera/test-kit/node-process.ts";
+import { type PostgresCluster, startPostgresCluster } from "@tessera/test-kit/postgres.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "@tessera/test-kit/test-database.ts";
 import pg from "pg";
-import type { TestResponse } from "../helpers/http.ts";
-import { type NodeProcess, startNodeProcess } from "../helpers/node-process.ts";
-import { type PostgresCluster, startPostgresCluster } from "../helpers/postgres.ts";
-import { createTestDatabase, type TestDatabase, testStore } from "../helpers/test-database.ts";
 
 const email = "owner@example.com";
 const password = "outage correct horse staple";

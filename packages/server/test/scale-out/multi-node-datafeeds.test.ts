@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import type { AgentTokens } from "@tessera/test-kit/agent.ts";
+import { type NodeProcess, startNodeProcess } from "@tessera/test-kit/node-process.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "@tessera/test-kit/test-database.ts";
 import { createPubkeyJwt } from "../../../client/src/pubkey-jwt.ts";
-import type { AgentTokens } from "../helpers/agent.ts";
-import { type NodeProcess, startNodeProcess } from "../helpers/node-process.ts";
-import { createTestDatabase, type TestDatabase, testStore } from "../helpers/test-database.ts";
 
 const email = "feeds-owner@example.com";
 const password = "multi node datafeeds horse";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { type NodeProcess, startNodeProcess } from "@tessera/test-kit/node-process.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "@tessera/test-kit/test-database.ts";
 import pg from "pg";
 import type { ChangeEvent } from "../../src/storage/change-feed.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
-import { type NodeProcess, startNodeProcess } from "../helpers/node-process.ts";
-import { createTestDatabase, type TestDatabase, testStore } from "../helpers/test-database.ts";
 
 const email = "owner@example.com";
 const password = "multi node correct horse";

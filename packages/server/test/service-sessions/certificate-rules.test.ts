@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { createSecondOrg } from "@tessera/test-kit/admin.ts";
+import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "@tessera/test-kit/certificates.ts";
+import { auditEvents } from "@tessera/test-kit/directory.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { mtlsRequest } from "@tessera/test-kit/mtls-client.ts";
+import { createOrg, createServiceUser } from "@tessera/test-kit/service-fixtures.ts";
 import { createCaCertificate, validFor } from "../../src/certificates/generate.ts";
-import { createSecondOrg } from "../helpers/admin.ts";
-import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "../helpers/certificates.ts";
-import { auditEvents } from "../helpers/directory.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { mtlsRequest } from "../helpers/mtls-client.ts";
-import { createOrg, createServiceUser } from "../helpers/service-fixtures.ts";
 
 const day = 86_400_000;
 

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { auditEvents } from "@tessera/test-kit/directory.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { mtlsRequest } from "@tessera/test-kit/mtls-client.ts";
+import { createServiceUser } from "@tessera/test-kit/service-fixtures.ts";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { hashPassword } from "../../src/crypto/passwords.ts";
 import { putSessionPolicy } from "../../src/policies/policies.ts";
-import { auditEvents } from "../helpers/directory.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { mtlsRequest } from "../helpers/mtls-client.ts";
-import { createServiceUser } from "../helpers/service-fixtures.ts";
 
 function rsaKeyPair(): { publicPem: string; privateKey: KeyObject } {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Browser } from "../helpers/browser.ts";
-import { type ChildServer, freePort, startChildServer } from "../helpers/child-process.ts";
-import { auditEvents, createPerson } from "../helpers/directory.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { Browser } from "@tessera/test-kit/browser.ts";
+import {
+  type ChildServer,
+  faultyIdentityProviderScript,
+  freePort,
+  startChildServer,
+} from "@tessera/test-kit/child-process.ts";
+import { auditEvents, createPerson } from "@tessera/test-kit/directory.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 const clientId = "tessera-test-client";
 
@@ -25,7 +30,7 @@ describe("ID token checks, against a test identity provider that issues delibera
     tessera = await startTestInstance({
       env: { TESSERA_HTTP_ADDR: `127.0.0.1:${port}`, TESSERA_PUBLIC_URL: publicUrl },
     });
-    idp = await startChildServer(new URL("../helpers/faulty-identity-provider.ts", import.meta.url), {
+    idp = await startChildServer(faultyIdentityProviderScript, {
       IDP_CLIENT_ID: clientId,
       IDP_EMAIL: "alice@example.com",
     });

@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Browser } from "@tessera/test-kit/browser.ts";
+import { type ChildServer, oidcProviderScript, startChildServer } from "@tessera/test-kit/child-process.ts";
+import { runCli } from "@tessera/test-kit/cli.ts";
+import { auditEvents, createPerson } from "@tessera/test-kit/directory.ts";
+import { adminEmail, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import { hashPassword } from "../../src/crypto/passwords.ts";
 import { putPasswordPolicy } from "../../src/policies/policies.ts";
-import { Browser } from "../helpers/browser.ts";
-import { type ChildServer, startChildServer } from "../helpers/child-process.ts";
-import { runCli } from "../helpers/cli.ts";
-import { auditEvents, createPerson } from "../helpers/directory.ts";
-import { adminEmail, startTestInstance, type TestInstance } from "../helpers/instance.ts";
 
 const clientId = "tessera-test-client";
 const clientSecret = "oidc-client-secret-that-must-never-leak-0123456789";
@@ -50,7 +50,7 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
   before(async () => {
     tessera = await startTestInstance();
     orgId = tessera.orgId;
-    provider = await startChildServer(new URL("../helpers/oidc-provider-process.ts", import.meta.url), {
+    provider = await startChildServer(oidcProviderScript, {
       OIDC_CLIENT_ID: clientId,
       OIDC_CLIENT_SECRET: clientSecret,
       OIDC_REDIRECT_URIS: `${tessera.baseUrl}/sso/callback`,

@@ -8,8 +8,8 @@ import {
   createUser,
   setMembershipActive,
   setUserActive,
-} from "../helpers/fixtures.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../helpers/instance.ts";
+} from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 describe("POST /user/authenticate", () => {
   let tessera: TestInstance;

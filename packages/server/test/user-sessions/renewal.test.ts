@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { createMember, setSessionPolicy } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import { hashToken } from "../../src/crypto/tokens.ts";
-import { createMember, setSessionPolicy } from "../helpers/fixtures.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 
 const renew = (tessera: TestInstance, token: string, scheme = "Bearer") =>
   tessera.request("/user/authenticate", { headers: { authorization: `${scheme} ${token}` } });

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 
-export const repositoryRoot = fileURLToPath(new URL("../../../../", import.meta.url));
-const cliEntry = fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.url));
+export const repositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const cliEntry = fileURLToPath(new URL("../../cli/src/main.ts", import.meta.url));
 
 export interface SpawnedServer {
   process: ChildProcess;

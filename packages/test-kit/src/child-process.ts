@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
+/** The kit's identity providers, each a script for `startChildServer`. */
+export const oidcProviderScript = new URL("./oidc-provider-process.ts", import.meta.url);
+export const faultyIdentityProviderScript = new URL("./faulty-identity-provider.ts", import.meta.url);
+
 export interface ChildServer {
   url: string;
   /** Everything the process wrote, for assertions and failure messages. */

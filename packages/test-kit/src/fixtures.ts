@@ -1,14 +1,14 @@
 import type { PasswordPolicy, Role, SessionPolicy } from "@tessera/protocol";
-import { hashPassword } from "../../src/crypto/passwords.ts";
+import { hashPassword } from "@tessera/server/internal/crypto/passwords.ts";
 import {
   getPasswordPolicy,
   getSessionPolicy,
   putPasswordPolicy,
   putSessionPolicy,
-} from "../../src/policies/policies.ts";
-import type { Database } from "../../src/storage/schema.ts";
-import { storePassword } from "../../src/user-sessions/password.ts";
-import { createUserSession } from "../../src/user-sessions/sessions.ts";
+} from "@tessera/server/internal/policies/policies.ts";
+import type { Database } from "@tessera/server/internal/storage/schema.ts";
+import { storePassword } from "@tessera/server/internal/user-sessions/password.ts";
+import { createUserSession } from "@tessera/server/internal/user-sessions/sessions.ts";
 import { adminEmail, type TestInstance } from "./instance.ts";
 
 /**

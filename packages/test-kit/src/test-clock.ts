@@ -1,4 +1,4 @@
-import type { Clock } from "../../src/clock.ts";
+import type { Clock } from "@tessera/server/internal/clock.ts";
 
 /** A clock a test moves by hand, so expiry is tested without sleeping. */
 export class TestClock implements Clock {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const cliMain = fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.url));
+const cliMain = fileURLToPath(new URL("../../cli/src/main.ts", import.meta.url));
 
 export interface CliRun {
   child: ChildProcess;

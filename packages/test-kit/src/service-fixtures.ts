@@ -1,5 +1,5 @@
+import type { Database } from "@tessera/server/internal/storage/schema.ts";
 import type { Kysely } from "kysely";
-import type { Database } from "../../src/storage/schema.ts";
 
 /**
  * Service users inserted directly, as the admin API would create them (kind service,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { createPubkeyJwt } from "../../../client/src/pubkey-jwt.ts";
+import { createPubkeyJwt } from "@tessera/client";
 import { addUser, uniqueEmail } from "./admin.ts";
 import type { TestInstance, TestResponse } from "./instance.ts";
 

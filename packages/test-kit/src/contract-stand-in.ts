@@ -3,7 +3,7 @@ import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
-import type { V4Event } from "../../src/index.ts";
+import type { V4Event } from "@tessera/client";
 import type { TestPki } from "./test-certificates.ts";
 
 /**

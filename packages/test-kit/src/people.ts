@@ -1,6 +1,6 @@
-import { hashPassword } from "../../../server/src/crypto/passwords.ts";
-import { storePassword } from "../../../server/src/user-sessions/password.ts";
-import type { TestInstance } from "../../../server/test/helpers/instance.ts";
+import { hashPassword } from "@tessera/server/internal/crypto/passwords.ts";
+import { storePassword } from "@tessera/server/internal/user-sessions/password.ts";
+import type { TestInstance } from "./instance.ts";
 
 export const personPassword = "a long enough test password";
 

@@ -1,5 +1,5 @@
 import type { Role } from "@tessera/protocol";
-import type { AppContext } from "../../src/context.ts";
+import type { AppContext } from "@tessera/server/internal/context.ts";
 
 /** Adds a person (without a password, as single sign-on users are) and a membership, straight in the database. */
 export async function createPerson(

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequester, type Requester } from "./http.ts";
 
-const repositoryRoot = fileURLToPath(new URL("../../../../", import.meta.url));
+const repositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const startTimeoutMs = 60_000;
 
 /** A real `tessera serve` process, as an operator runs it. */

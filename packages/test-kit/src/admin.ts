@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Role } from "@tessera/protocol";
-import type { Database } from "../../src/storage/schema.ts";
+import type { Database } from "@tessera/server/internal/storage/schema.ts";
 import type { TestInstance, TestResponse } from "./instance.ts";
 
 /** The password every member created by these helpers gets; long enough for the default policy. */
