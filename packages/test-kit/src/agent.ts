@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { createPubkeyJwt } from "@tessera/client";
-import { addUser, uniqueEmail } from "./admin.ts";
+import { addUser } from "./admin.ts";
+import { uniqueEmail } from "./fixtures.ts";
 import type { TestInstance, TestResponse } from "./instance.ts";
 
 /** A service user with a registered RSA key, for key-pair login on the HTTP listener. */

@@ -51,13 +51,3 @@ export async function startChildServer(script: URL, env: Record<string, string>)
       }),
   };
 }
-
-/** A loopback port that was free a moment ago (for servers whose URL must be known before they start). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === "object" && address ? address.port : 0;
-}

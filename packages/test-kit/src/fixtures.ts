@@ -9,107 +9,137 @@ import {
 import type { Database } from "@tessera/server/internal/storage/schema.ts";
 import { storePassword } from "@tessera/server/internal/user-sessions/password.ts";
 import { createUserSession } from "@tessera/server/internal/user-sessions/sessions.ts";
+import { insertMembership, insertUser } from "@tessera/server/internal/users/users.ts";
 import { adminEmail, type TestInstance } from "./instance.ts";
 
 /**
- * Test data written straight to the instance's database, so user-session tests do not depend
- * on the administration API. Every write uses the instance's clock.
+ * Test data written straight to a running Tessera's database, so that set-up does not depend on
+ * the administration API, and what the server recorded, read back. Accounts and memberships are
+ * written by the server's own insertUser and insertMembership; every write uses the server's clock.
  */
 
-export const memberPassword = "members-password-0001";
+/** What the fixtures need of a running Tessera: a TestInstance, or what serve() returns. */
+type Running = Pick<TestInstance, "ctx">;
+
+/** The password fixtures and the admin helpers give members; long enough for the default policy. */
+export const memberPassword = "a long enough member password";
 
 let sequence = 0;
 
-/** A fresh, unique email for each fixture user. */
+/** A fresh, unique email for a test user (unique across the processes of one run too). */
 export function uniqueEmail(label = "user"): string {
   sequence++;
   return `${label}-${sequence}-${process.pid}@example.com`;
 }
 
-export interface FixtureUser {
+/** `Password` is null for a person without a password (as single sign-on users are). */
+export interface FixtureUser<Password extends string | null = string> {
   userId: number;
   email: string;
-  password: string;
+  password: Password;
 }
 
-export interface FixtureMember extends FixtureUser {
+export interface FixtureMember<Password extends string | null = string> extends FixtureUser<Password> {
   orgId: number;
   membershipId: number;
   role: Role;
 }
 
-/** A person with a password (stored with its history, as a real password change would). */
-export async function createUser(
-  tessera: TestInstance,
-  options: { email?: string; password?: string; displayName?: string; active?: boolean } = {},
-): Promise<FixtureUser> {
-  const email = (options.email ?? uniqueEmail()).toLowerCase();
-  const password = options.password ?? memberPassword;
-  const now = tessera.clock.now();
-  const db = tessera.ctx.db;
-  const row = await db
-    .insertInto("users")
-    .values({
-      email,
-      display_name: options.displayName ?? email.split("@")[0] ?? email,
-      kind: "person",
-      username: null,
-      password_hash: null,
-      password_changed_at: null,
-      must_change_password: 0,
-      active: options.active === false ? 0 : 1,
-      is_system_admin: 0,
-      failed_attempts: 0,
-      locked_until: null,
-      created_at: now,
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  await storePassword(db, row.id, await hashPassword(password), now);
-  return { userId: row.id, email, password };
-}
-
-export async function createOrg(tessera: TestInstance, name = `Org ${uniqueEmail("org")}`): Promise<number> {
+export async function createOrg(tessera: Running, name = `Org ${uniqueEmail("org")}`): Promise<number> {
   const row = await tessera.ctx.db
     .insertInto("orgs")
-    .values({ name, created_at: tessera.clock.now() })
+    .values({ name, created_at: tessera.ctx.clock.now() })
     .returning("id")
     .executeTakeFirstOrThrow();
   return row.id;
+}
+
+/**
+ * A person with `memberPassword` (stored with its history, as a real password change would),
+ * another password, or none with `password: null` (as single sign-on users are).
+ */
+export async function createPerson<Password extends string | null = string>(
+  tessera: Running,
+  options: { email?: string; password?: Password; displayName?: string; active?: boolean } = {},
+): Promise<FixtureUser<Password>> {
+  const email = (options.email ?? uniqueEmail()).toLowerCase();
+  const password = (options.password === undefined ? memberPassword : options.password) as Password;
+  const now = tessera.ctx.clock.now();
+  const db = tessera.ctx.db;
+  const userId = await insertUser(
+    db,
+    { email, displayName: options.displayName ?? email.split("@")[0] ?? email, kind: "person", active: options.active },
+    now,
+  );
+  if (password !== null) await storePassword(db, userId, await hashPassword(password), now);
+  return { userId, email, password };
 }
 
 /** Adds `userId` to `orgId` with `role`; returns the membership id (the API's orgUserId). */
 export async function addMembership(
-  tessera: TestInstance,
+  tessera: Running,
   options: { orgId: number; userId: number; role?: Role; active?: boolean },
 ): Promise<number> {
-  const row = await tessera.ctx.db
-    .insertInto("memberships")
-    .values({
-      org_id: options.orgId,
-      user_id: options.userId,
-      role: options.role ?? "member",
-      active: options.active === false ? 0 : 1,
-      created_at: tessera.clock.now(),
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  return row.id;
+  return insertMembership(
+    tessera.ctx.db,
+    { orgId: options.orgId, userId: options.userId, role: options.role ?? "member", active: options.active },
+    tessera.ctx.clock.now(),
+  );
 }
 
-/** A new person who is a member of one org (the bootstrap org by default). */
-export async function createMember(
+/** A new person (see createPerson) who is a member of one org, the bootstrap org by default. */
+export async function createMember<Password extends string | null = string>(
   tessera: TestInstance,
-  options: { orgId?: number; role?: Role; email?: string; password?: string } = {},
-): Promise<FixtureMember> {
-  const user = await createUser(tessera, options);
+  options: {
+    orgId?: number;
+    role?: Role;
+    email?: string;
+    password?: Password;
+    active?: boolean;
+    membershipActive?: boolean;
+  } = {},
+): Promise<FixtureMember<Password>> {
+  const user = await createPerson<Password>(tessera, options);
   const orgId = options.orgId ?? tessera.orgId;
   const role = options.role ?? "member";
-  const membershipId = await addMembership(tessera, { orgId, userId: user.userId, role });
+  const membershipId = await addMembership(tessera, {
+    orgId,
+    userId: user.userId,
+    role,
+    active: options.membershipActive,
+  });
   return { ...user, orgId, membershipId, role };
 }
 
-export async function setUserActive(tessera: TestInstance, userId: number, active: boolean): Promise<void> {
+/**
+ * A service user as the admin API creates one: kind service, username = certificate CN, no
+ * password, and a membership with role `service`.
+ */
+export async function createServiceUser(
+  tessera: Running,
+  options: { orgId: number; username: string; active?: boolean; membershipActive?: boolean },
+): Promise<{ userId: number; membershipId: number }> {
+  const now = tessera.ctx.clock.now();
+  const userId = await insertUser(
+    tessera.ctx.db,
+    {
+      email: `${options.username.toLowerCase().replace(/[^a-z0-9.-]/g, "-")}@service.example.com`,
+      displayName: `${options.username} (bot)`,
+      kind: "service",
+      username: options.username,
+      active: options.active,
+    },
+    now,
+  );
+  const membershipId = await insertMembership(
+    tessera.ctx.db,
+    { orgId: options.orgId, userId, role: "service", active: options.membershipActive },
+    now,
+  );
+  return { userId, membershipId };
+}
+
+export async function setUserActive(tessera: Running, userId: number, active: boolean): Promise<void> {
   await tessera.ctx.db
     .updateTable("users")
     .set({ active: active ? 1 : 0 })
@@ -117,7 +147,7 @@ export async function setUserActive(tessera: TestInstance, userId: number, activ
     .execute();
 }
 
-export async function setMembershipActive(tessera: TestInstance, membershipId: number, active: boolean): Promise<void> {
+export async function setMembershipActive(tessera: Running, membershipId: number, active: boolean): Promise<void> {
   await tessera.ctx.db
     .updateTable("memberships")
     .set({ active: active ? 1 : 0 })
@@ -125,21 +155,21 @@ export async function setMembershipActive(tessera: TestInstance, membershipId: n
     .execute();
 }
 
-export async function setMembershipRole(tessera: TestInstance, membershipId: number, role: Role): Promise<void> {
+export async function setMembershipRole(tessera: Running, membershipId: number, role: Role): Promise<void> {
   await tessera.ctx.db.updateTable("memberships").set({ role }).where("id", "=", membershipId).execute();
 }
 
 /** Marks every session of `userId` revoked, as an admin's revocation would. */
-export async function revokeUserSessions(tessera: TestInstance, userId: number): Promise<void> {
+export async function revokeUserSessions(tessera: Running, userId: number): Promise<void> {
   await tessera.ctx.db
     .updateTable("sessions")
-    .set({ revoked_at: tessera.clock.now() })
+    .set({ revoked_at: tessera.ctx.clock.now() })
     .where("user_id", "=", userId)
     .execute();
 }
 
 export async function setPasswordPolicy(
-  tessera: TestInstance,
+  tessera: Running,
   orgId: number,
   changes: Partial<PasswordPolicy>,
 ): Promise<void> {
@@ -148,7 +178,7 @@ export async function setPasswordPolicy(
 }
 
 export async function setSessionPolicy(
-  tessera: TestInstance,
+  tessera: Running,
   orgId: number,
   changes: Partial<SessionPolicy>,
 ): Promise<void> {
@@ -156,7 +186,7 @@ export async function setSessionPolicy(
   await putSessionPolicy(tessera.ctx.db, orgId, { ...current, ...changes });
 }
 
-const tables: readonly (keyof Database)[] = [
+const tables = [
   "orgs",
   "users",
   "memberships",
@@ -167,11 +197,13 @@ const tables: readonly (keyof Database)[] = [
   "session_tokens",
   "api_keys",
   "audit_events",
-];
+] as const satisfies readonly (keyof Database)[];
+
+export type RowCounts = Record<(typeof tables)[number], number>;
 
 /** Row counts of every table: equal before and after a rejected request means nothing was written. */
-export async function countRows(tessera: TestInstance): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
+export async function countRows(tessera: Running): Promise<RowCounts> {
+  const counts = {} as RowCounts;
   for (const table of tables) {
     const row = await tessera.ctx.db
       .selectFrom(table)
@@ -182,9 +214,33 @@ export async function countRows(tessera: TestInstance): Promise<Record<string, n
   return counts;
 }
 
+/** The stored audit events of `type`, oldest first, with `data` parsed. */
+export async function auditEventsOfType(tessera: Running, type: string) {
+  const rows = await tessera.ctx.db
+    .selectFrom("audit_events")
+    .selectAll()
+    .where("type", "=", type)
+    .orderBy("id")
+    .execute();
+  return rows.map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> }));
+}
+
+/** How many audit events of `type` the server recorded (for counting logins and renewals). */
+export async function countAudit(tessera: Running, type: string): Promise<number> {
+  return (await auditEventsOfType(tessera, type)).length;
+}
+
+/** How many requests the server answered for `method route` (its own Prometheus counter). */
+export async function countRequests(tessera: Running, method: string, route: string): Promise<number> {
+  const metric = await tessera.ctx.metrics.requests.get();
+  return metric.values
+    .filter((value) => value.labels.method === method && value.labels.route === route)
+    .reduce((sum, value) => sum + value.value, 0);
+}
+
 /** The user's lockout state, as stored. */
 export async function lockoutState(
-  tessera: TestInstance,
+  tessera: Running,
   userId: number,
 ): Promise<{ failedAttempts: number; lockedUntil: number | null }> {
   const row = await tessera.ctx.db

@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import {
-  addMemberWithSession,
-  addUser,
-  assertProblem,
-  auditEvents,
-  countRows,
-  createSecondOrg,
-  memberPassword,
-  uniqueEmail,
-} from "@tessera/test-kit/admin.ts";
+import { addMemberWithSession, addUser, assertProblem, auditEvents, createSecondOrg } from "@tessera/test-kit/admin.ts";
+import { countRows, memberPassword, uniqueEmail } from "@tessera/test-kit/fixtures.ts";
 import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 const orgUserFields = ["active", "displayName", "email", "id", "kind", "orgUserId", "role", "username"];
@@ -28,11 +20,12 @@ describe("admin users", () => {
   after(() => tessera.close());
 
   async function tableCounts() {
+    const rows = await countRows(tessera);
     return {
-      users: await countRows(tessera, "users"),
-      memberships: await countRows(tessera, "memberships"),
-      passwordHistory: await countRows(tessera, "password_history"),
-      audit: await countRows(tessera, "audit_events"),
+      users: rows.users,
+      memberships: rows.memberships,
+      passwordHistory: rows.password_history,
+      audit: rows.audit_events,
     };
   }
 
@@ -396,11 +389,11 @@ describe("admin users", () => {
     it("refuses to demote or deactivate the last active owner with 409 last_owner, and allows it once another exists", async () => {
       const other = await createSecondOrg(tessera, adminToken);
       const path = `/admin/orgs/${other.orgId}/users/${adminUserId}`;
-      const auditBefore = await countRows(tessera, "audit_events");
+      const auditBefore = (await countRows(tessera)).audit_events;
       for (const body of [{ role: "admin" }, { active: false }, { role: "member", active: false }]) {
         assertProblem(await tessera.request(path, { method: "PATCH", token: other.token, body }), 409, "last_owner");
       }
-      assert.equal(await countRows(tessera, "audit_events"), auditBefore);
+      assert.equal((await countRows(tessera)).audit_events, auditBefore);
 
       // An inactive owner does not count as another owner.
       const dormant = await addUser(tessera, other.token, { role: "owner" }, other.orgId);

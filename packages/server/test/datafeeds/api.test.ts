@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, addUser, memberPassword } from "@tessera/test-kit/admin.ts";
+import { addMemberWithSession, addUser } from "@tessera/test-kit/admin.ts";
 import {
   type AgentTokens,
   addBot,
@@ -10,7 +10,7 @@ import {
   createFeed,
   readFeed,
 } from "@tessera/test-kit/agent.ts";
-import { setPasswordPolicy } from "@tessera/test-kit/fixtures.ts";
+import { memberPassword, setPasswordPolicy } from "@tessera/test-kit/fixtures.ts";
 import {
   adminEmail,
   adminPassword,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "@tessera/test-kit/certificates.ts";
+import { createServiceUser } from "@tessera/test-kit/fixtures.ts";
 import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import { mtlsRequest } from "@tessera/test-kit/mtls-client.ts";
-import { createServiceUser } from "@tessera/test-kit/service-fixtures.ts";
 import { putSessionPolicy } from "../../src/policies/policies.ts";
 import { revokeSessions } from "../../src/user-sessions/sessions.ts";
 
@@ -38,7 +38,7 @@ describe("service session lifecycle", () => {
       body: { pem: kit.root.certificatePem },
     });
     trustedCaId = trusted.body.id;
-    ({ userId, membershipId } = await createServiceUser(tessera.ctx.db, {
+    ({ userId, membershipId } = await createServiceUser(tessera, {
       orgId: tessera.orgId,
       username: "life-bot",
     }));

@@ -5,7 +5,7 @@ import {
   countRows,
   createMember,
   createOrg,
-  createUser,
+  createPerson,
   setMembershipActive,
   setUserActive,
 } from "@tessera/test-kit/fixtures.ts";
@@ -92,10 +92,10 @@ describe("POST /user/authenticate", () => {
   });
 
   describe("a user active in several orgs", () => {
-    let user: Awaited<ReturnType<typeof createUser>>;
+    let user: Awaited<ReturnType<typeof createPerson>>;
     let secondOrg: number;
     before(async () => {
-      user = await createUser(tessera);
+      user = await createPerson(tessera);
       secondOrg = await createOrg(tessera);
       await addMembership(tessera, { orgId: tessera.orgId, userId: user.userId });
       await addMembership(tessera, { orgId: secondOrg, userId: user.userId, role: "admin" });
