@@ -53,7 +53,7 @@ describe("admin policies", () => {
     });
 
     it("answers 400 invalid_request to a partial object, out-of-range values, wrong types and unknown fields", async () => {
-      const before = (await countRows(tessera)).password_policies;
+      const before = await countRows(tessera);
       const current = (await tessera.request(passwordPath, { token: adminToken })).body;
       const { minLength: _omitted, ...partial } = defaultPasswordPolicy;
       const bodies = [
@@ -72,7 +72,7 @@ describe("admin policies", () => {
           "invalid_request",
         );
       }
-      assert.equal((await countRows(tessera)).password_policies, before);
+      assert.deepEqual(await countRows(tessera), before);
       assert.deepEqual((await tessera.request(passwordPath, { token: adminToken })).body, current);
     });
   });
@@ -130,7 +130,7 @@ describe("admin policies", () => {
     });
 
     it("answers 400 invalid_session_policy when the idle window exceeds the absolute cap, changing nothing", async () => {
-      const audit = (await countRows(tessera)).audit_events;
+      const before = await countRows(tessera);
       const response = await tessera.request(sessionPath, {
         method: "PUT",
         token: adminToken,
@@ -138,7 +138,7 @@ describe("admin policies", () => {
       });
       assertProblem(response, 400, "invalid_session_policy");
       assert.deepEqual((await tessera.request(sessionPath, { token: adminToken })).body, defaultSessionPolicy);
-      assert.equal((await countRows(tessera)).audit_events, audit);
+      assert.deepEqual(await countRows(tessera), before);
     });
 
     it("answers 400 invalid_request to a partial object, out-of-range values, wrong types and unknown fields", async () => {
