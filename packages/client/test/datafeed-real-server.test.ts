@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { addUser } from "@tessera/test-kit/admin.ts";
 import { addBot, type Bot } from "@tessera/test-kit/agent.ts";
+import { FaultProxy } from "@tessera/test-kit/fault-proxy.ts";
 import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import {
   createCaCertificate,
@@ -24,6 +25,13 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string, 
     if (performance.now() - started > limitMs) assert.fail(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The users whose creation `events` report, in order. */
+function userCreated(events: readonly V4Event[]): number[] {
+  return events
+    .filter((event) => event.type === "USER_CREATED")
+    .map((event) => (event.payload as { subjectUserId: number }).subjectUserId);
 }
 
 describe("DatafeedLoop against the real server", () => {
@@ -125,11 +133,6 @@ describe("DatafeedLoop against the real server: acknowledgement and a deleted fe
     await tessera.close();
   });
 
-  const userCreated = (events: readonly V4Event[]) =>
-    events
-      .filter((event) => event.type === "USER_CREATED")
-      .map((event) => (event.payload as { subjectUserId: number }).subjectUserId);
-
   it("acknowledges a batch only once its handler succeeded; a deleted feed is replaced and reading goes on", async () => {
     const session = await ServiceSession.authenticate({
       podUrl: tessera.baseUrl,
@@ -184,6 +187,180 @@ describe("DatafeedLoop against the real server: acknowledgement and a deleted fe
       await running;
       await session.close();
     }
+  });
+});
+
+describe("DatafeedLoop against the real server behind a fault proxy", () => {
+  let tessera: TestInstance;
+  let proxy: FaultProxy;
+  let adminToken = "";
+  const fastRetry = { baseDelayMs: 10, maxDelayMs: 100 };
+
+  before(async () => {
+    // An empty read waits a whole minute here: only stop() can end one early.
+    tessera = await startTestInstance({ datafeedTiming: { longPollMs: 60_000, redeliveryMs: 30_000 } });
+    proxy = new FaultProxy(tessera.baseUrl);
+    await proxy.start();
+    adminToken = await tessera.login(adminEmail, adminPassword);
+  });
+  after(async () => {
+    await proxy.close();
+    await tessera.close();
+  });
+
+  /** A fresh auditor service user (so that no feed of an earlier test is found), logged in through the proxy. */
+  async function newReader(): Promise<{ reader: Bot; session: ServiceSession }> {
+    const reader = await addBot(tessera, adminToken, "auditor");
+    const session = await ServiceSession.authenticate({
+      podUrl: proxy.url,
+      keyPair: { username: reader.username, privateKey: reader.privateKeyPem },
+      clock: clockOf(() => tessera),
+      retry: fastRetry,
+    });
+    return { reader, session };
+  }
+
+  const readKey = (feedId: string) => `POST /agent/v5/datafeeds/${feedId}/read`;
+  const readsOf = (feedId: string) => proxy.requests.filter((request) => request.key === readKey(feedId));
+  const ackIdOf = (read: { body: string } | undefined) => (JSON.parse(read?.body ?? "{}") as { ackId?: string }).ackId;
+
+  it("reuses the feed it finds instead of creating one; the next read's ackId acknowledges a batch", async () => {
+    const { session } = await newReader();
+    const created = await session.fetch("/agent/v5/datafeeds", {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(created.status, 201);
+    const feedId = ((await created.json()) as { id: string }).id;
+    const waiting = await addUser(tessera, adminToken, { role: "member" });
+    const createsBefore = proxy.count("POST /agent/v5/datafeeds");
+    const handled: number[] = [];
+    const feeds: Array<{ id: string; created: boolean }> = [];
+    const loop = new DatafeedLoop({
+      session,
+      retry: fastRetry,
+      handler: (events) => {
+        handled.push(...userCreated(events));
+      },
+    });
+    loop.on("feed", (feed) => feeds.push(feed));
+    const running = loop.start();
+    let next: Awaited<ReturnType<typeof addUser>>;
+    try {
+      await until(() => handled.includes(waiting.id), "the event waiting on the feed");
+      next = await addUser(tessera, adminToken, { role: "member" });
+      await until(() => handled.includes(next.id), "the next event");
+    } finally {
+      await loop.stop();
+      await running;
+      await session.close();
+    }
+    assert.deepEqual(feeds, [{ id: feedId, created: false }]);
+    assert.equal(proxy.count("POST /agent/v5/datafeeds"), createsBefore, "no new feed");
+    assert.deepEqual(handled, [waiting.id, next.id]);
+    const acks = readsOf(feedId).map(ackIdOf);
+    assert.equal(acks[0], "", "the first read acknowledges nothing");
+    assert.ok(acks.length >= 2 && acks.slice(1).every((ackId) => typeof ackId === "string" && ackId !== ""));
+  });
+
+  it("re-authenticates on a 401 and reads on with the same feed and the same ackId", async () => {
+    const { reader, session } = await newReader();
+    const handled: number[] = [];
+    const loop = new DatafeedLoop({
+      session,
+      retry: fastRetry,
+      handler: (events) => {
+        handled.push(...userCreated(events));
+      },
+    });
+    const running = loop.start();
+    let feedId = "";
+    let tokenBefore = "";
+    let first: Awaited<ReturnType<typeof addUser>>;
+    let second: Awaited<ReturnType<typeof addUser>>;
+    let podLoginsBefore = 0;
+    let kmLoginsBefore = 0;
+    let createsBefore = 0;
+    try {
+      first = await addUser(tessera, adminToken, { role: "member" });
+      await until(() => handled.includes(first.id), "the first event");
+      feedId = loop.feedId ?? "";
+      tokenBefore = session.sessionToken;
+      podLoginsBefore = proxy.count("POST /login/pubkey/authenticate");
+      kmLoginsBefore = proxy.count("POST /relay/pubkey/authenticate");
+      createsBefore = proxy.count("POST /agent/v5/datafeeds");
+      const revoked = await tessera.request(`/admin/orgs/${tessera.orgId}/users/${reader.id}/sessions`, {
+        method: "DELETE",
+        token: adminToken,
+      });
+      assert.equal(revoked.status, 204);
+      second = await addUser(tessera, adminToken, { role: "member" });
+      await until(() => handled.includes(second.id), "the event after the revocation");
+    } finally {
+      await loop.stop();
+      await running;
+      await session.close();
+    }
+    assert.equal(loop.feedId, feedId, "the same feed");
+    assert.equal(proxy.count("POST /agent/v5/datafeeds"), createsBefore, "no new feed");
+    assert.equal(proxy.count("POST /login/pubkey/authenticate") - podLoginsBefore, 1);
+    assert.equal(proxy.count("POST /relay/pubkey/authenticate") - kmLoginsBefore, 1);
+    const reads = readsOf(feedId);
+    const refused = reads.filter((read) => read.headers.sessiontoken === tokenBefore).at(-1);
+    const resumed = reads.find((read) => read.headers.sessiontoken !== tokenBefore);
+    assert.ok(refused && resumed);
+    assert.equal(ackIdOf(resumed), ackIdOf(refused), "the read the 401 refused goes out again with its ackId");
+    assert.notEqual(ackIdOf(resumed), "");
+    assert.deepEqual(handled, [first.id, second.id]);
+  });
+
+  it("retries a read that met a 503, a connection reset or a 429, and loses nothing", async () => {
+    const { session } = await newReader();
+    const handled: number[] = [];
+    const failures: string[] = [];
+    const loop = new DatafeedLoop({
+      session,
+      retry: fastRetry,
+      handler: (events) => {
+        handled.push(...userCreated(events));
+      },
+    });
+    loop.on("failed", ({ stage }) => failures.push(stage));
+    const running = loop.start();
+    let first: Awaited<ReturnType<typeof addUser>>;
+    let second: Awaited<ReturnType<typeof addUser>>;
+    try {
+      await until(() => loop.feedId !== undefined && readsOf(loop.feedId).length === 1, "the first read");
+      const feedId = loop.feedId ?? "";
+      proxy.failNext(readKey(feedId), "503", "reset", "429");
+      first = await addUser(tessera, adminToken, { role: "member" });
+      await until(() => handled.includes(first.id), "the first event");
+      second = await addUser(tessera, adminToken, { role: "member" });
+      await until(() => handled.includes(second.id), "the event after the failed reads");
+    } finally {
+      await loop.stop();
+      await running;
+      await session.close();
+    }
+    assert.deepEqual(failures, ["read", "read", "read"]);
+    assert.deepEqual(handled, [first.id, second.id]);
+  });
+
+  it("stop() aborts the read in flight at once, not when its long-poll ends", async () => {
+    const { session } = await newReader();
+    const loop = new DatafeedLoop({ session, retry: fastRetry, handler: () => {} });
+    const running = loop.start();
+    await until(() => loop.feedId !== undefined && readsOf(loop.feedId).length === 1, "a read in flight");
+    const feedId = loop.feedId ?? "";
+    const started = performance.now();
+    await loop.stop();
+    await running;
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 5_000, `stop() took ${Math.round(elapsed)} ms; the long-poll lasts 60 s`);
+    await until(() => proxy.abandoned(readKey(feedId)) === 1, "the proxy seeing the read given up");
+    assert.equal(readsOf(feedId).length, 1, "no read after stop()");
+    await session.close();
   });
 });
 
