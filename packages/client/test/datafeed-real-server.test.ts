@@ -4,13 +4,6 @@ import { addUser } from "@tessera/test-kit/admin.ts";
 import { addBot, type Bot } from "@tessera/test-kit/agent.ts";
 import { FaultProxy } from "@tessera/test-kit/fault-proxy.ts";
 import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
-import {
-  createCaCertificate,
-  exportPrivateKeyPem,
-  generateRsaKeyPair,
-  issueCertificate,
-  validFor,
-} from "../../server/src/certificates/generate.ts";
 import { type ClientClock, DatafeedLoop, ServiceSession, systemClock, type V4Event } from "../src/index.ts";
 
 /** The server's (test) clock for the SDK's key-pair JWTs, with real timers. */
@@ -361,91 +354,5 @@ describe("DatafeedLoop against the real server behind a fault proxy", () => {
     await until(() => proxy.abandoned(readKey(feedId)) === 1, "the proxy seeing the read given up");
     assert.equal(readsOf(feedId).length, 1, "no read after stop()");
     await session.close();
-  });
-});
-
-describe("ServiceSession over real mutual TLS: one re-authentication for 50 concurrent 401s", () => {
-  let tessera: TestInstance;
-  let session: ServiceSession;
-  let botId = 0;
-  let adminToken = "";
-
-  before(async () => {
-    const [rootKeys, leafKeys] = await Promise.all([generateRsaKeyPair(4096), generateRsaKeyPair(4096)]);
-    tessera = await startTestInstance({ mtls: true, datafeedTiming: { longPollMs: 500, redeliveryMs: 30_000 } });
-    adminToken = await tessera.login(adminEmail, adminPassword);
-    const rootPem = await createCaCertificate({ keys: rootKeys, commonName: "Feed Root CA", validity: validFor(30) });
-    const trusted = await tessera.request(`/admin/orgs/${tessera.orgId}/trusted-cas`, {
-      token: adminToken,
-      body: { pem: rootPem },
-    });
-    assert.ok(trusted.status === 200 || trusted.status === 201, trusted.text);
-    const bot = await addUser(tessera, adminToken, { kind: "service", username: "feed-cert-bot", role: "service" });
-    botId = bot.id;
-    const cert = await issueCertificate({
-      issuerCertificatePem: rootPem,
-      issuerPrivateKey: rootKeys.privateKey,
-      subjectPublicKey: leafKeys.publicKey,
-      commonName: "feed-cert-bot",
-      validity: validFor(30),
-      usage: "client",
-    });
-    session = await ServiceSession.authenticate({
-      podUrl: tessera.baseUrl,
-      sessionAuthUrl: tessera.podMtlsUrl,
-      keyManagerUrl: tessera.kmMtlsUrl,
-      ca: tessera.serverCaPem,
-      certificate: { cert, key: await exportPrivateKeyPem(leafKeys.privateKey) },
-      retry: { baseDelayMs: 1, maxDelayMs: 5 },
-    });
-  });
-  after(async () => {
-    await session.close();
-    await tessera.close();
-  });
-
-  it("50 concurrent datafeed calls that meet a 401 cause exactly one certificate login", async () => {
-    const created = await session.fetch("/agent/v5/datafeeds", {
-      method: "POST",
-      body: "{}",
-      headers: { "content-type": "application/json" },
-    });
-    assert.equal(created.status, 201);
-    const feed = (await created.json()) as { id: string };
-    const revoked = await tessera.request(`/admin/orgs/${tessera.orgId}/users/${botId}/sessions`, {
-      method: "DELETE",
-      token: adminToken,
-    });
-    assert.equal(revoked.status, 204);
-    const logins = () =>
-      tessera.ctx.db
-        .selectFrom("sessions")
-        .select((eb) => eb.fn.countAll<number>().as("count"))
-        .where("user_id", "=", botId)
-        .executeTakeFirstOrThrow();
-    const before = Number((await logins()).count);
-    const reasons: string[] = [];
-    session.on("authenticated", ({ reason }) => reasons.push(reason));
-
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, () =>
-        session.fetch("/agent/v5/datafeeds", { headers: { "content-type": "application/json" } }),
-      ),
-    );
-    assert.deepEqual(
-      responses.map((response) => response.status),
-      Array(50).fill(200),
-    );
-    for (const response of responses) {
-      const feeds = (await response.json()) as Array<{ id: string }>;
-      assert.deepEqual(
-        feeds.map((entry) => entry.id),
-        [feed.id],
-        "the same feed, after re-authentication",
-      );
-    }
-    assert.deepEqual(reasons, ["unauthorized"]);
-    // One pod session and one key-manager session: exactly one login over each mTLS listener.
-    assert.equal(Number((await logins()).count) - before, 2);
   });
 });
