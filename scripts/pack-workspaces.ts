@@ -68,7 +68,9 @@ export function packSdk(outDir: string): string[] {
       );
       const manifest = readManifest(name);
       const dependencies = (manifest.dependencies ?? {}) as Record<string, string>;
-      if ("@tessera/server" in dependencies) throw new Error(`@tessera/${name} must not depend on the server`);
+      for (const forbidden of ["@tessera/server", "@tessera/test-kit"]) {
+        if (forbidden in dependencies) throw new Error(`@tessera/${name} must not depend on ${forbidden}`);
+      }
       return packStaged(
         name,
         staged,

@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { startPostgresCluster } from "../packages/server/test/helpers/postgres.ts";
+import { startPostgresCluster } from "@tessera/test-kit/postgres.ts";
 
 type Store = "sqlite" | "postgres";
 

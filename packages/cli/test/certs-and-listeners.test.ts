@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ensureServerTls, loadConfig, serve } from "@tessera/server";
-import { mtlsRequest } from "../../server/test/helpers/mtls-client.ts";
-import { createServiceUser } from "../../server/test/helpers/service-fixtures.ts";
+import { createServiceUser } from "@tessera/test-kit/fixtures.ts";
+import { mtlsRequest } from "@tessera/test-kit/mtls-client.ts";
 import { runCerts } from "../src/commands/certs.ts";
 import { runKeys } from "../src/commands/keys.ts";
 
@@ -74,7 +74,7 @@ describe("npm start's listeners, the dev CA and `tessera certs`", () => {
         body: JSON.stringify({ pem: readFileSync(join(tls, "ca.pem"), "utf8") }),
       });
       assert.equal(trusted.status, 201);
-      await createServiceUser(server.ctx.db, { orgId, username: "cli-bot" });
+      await createServiceUser(server, { orgId, username: "cli-bot" });
       const session = await mtlsRequest(`${server.podMtlsUrl}/sessionauth/v1/authenticate`, {
         ca: readFileSync(join(tls, "ca.pem"), "utf8"),
         cert: readFileSync(certPath, "utf8"),

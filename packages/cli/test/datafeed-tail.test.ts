@@ -5,15 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { addUser } from "../../server/test/helpers/admin.ts";
-import { addBot } from "../../server/test/helpers/agent.ts";
+import { addUser } from "@tessera/test-kit/admin.ts";
+import { addBot } from "@tessera/test-kit/agent.ts";
 import {
   adminEmail,
   adminPassword,
   startTestInstance,
   type TestInstance,
   untilChangeFeedLive,
-} from "../../server/test/helpers/instance.ts";
+} from "@tessera/test-kit/instance.ts";
 
 const cliEntry = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 const cliEntry = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, type TestDatabase, testStore } from "../../server/test/helpers/test-database.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "@tessera/test-kit/test-database.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const usageLine = "Usage: tessera <command> [options]";

@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import {
-  createCaCertificate,
-  exportPrivateKeyPem,
-  generateRsaKeyPair,
-  issueCertificate,
-  validFor,
-} from "../../server/src/certificates/generate.ts";
-import { addUser } from "../../server/test/helpers/admin.ts";
-import { addBot, type Bot } from "../../server/test/helpers/agent.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
-import type { TestClock } from "../../server/test/helpers/test-clock.ts";
+import { addUser } from "@tessera/test-kit/admin.ts";
+import { addBot, type Bot } from "@tessera/test-kit/agent.ts";
+import { FaultProxy } from "@tessera/test-kit/fault-proxy.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import type { TestClock } from "@tessera/test-kit/test-clock.ts";
 import { type ClientClock, DatafeedLoop, ServiceSession, systemClock, type V4Event } from "../src/index.ts";
 
 /** The server's (test) clock for the SDK's key-pair JWTs, with real timers. */
@@ -41,6 +35,13 @@ async function until(
     if (performance.now() - started > limitMs) assert.fail(`timed out waiting for ${what}`);
     await passStep(clock);
   }
+}
+
+/** The users whose creation `events` report, in order. */
+function userCreated(events: readonly V4Event[]): number[] {
+  return events
+    .filter((event) => event.type === "USER_CREATED")
+    .map((event) => (event.payload as { subjectUserId: number }).subjectUserId);
 }
 
 describe("DatafeedLoop against the real server", () => {
@@ -142,11 +143,6 @@ describe("DatafeedLoop against the real server: acknowledgement and a deleted fe
     await tessera.close();
   });
 
-  const userCreated = (events: readonly V4Event[]) =>
-    events
-      .filter((event) => event.type === "USER_CREATED")
-      .map((event) => (event.payload as { subjectUserId: number }).subjectUserId);
-
   it("acknowledges a batch only once its handler succeeded; a deleted feed is replaced and reading goes on", async () => {
     const session = await ServiceSession.authenticate({
       podUrl: tessera.baseUrl,
@@ -204,88 +200,184 @@ describe("DatafeedLoop against the real server: acknowledgement and a deleted fe
   });
 });
 
-describe("ServiceSession over real mutual TLS: one re-authentication for 50 concurrent 401s", () => {
+describe("DatafeedLoop against the real server behind a fault proxy", () => {
   let tessera: TestInstance;
-  let session: ServiceSession;
-  let botId = 0;
+  let proxy: FaultProxy;
   let adminToken = "";
+  const fastRetry = { baseDelayMs: 10, maxDelayMs: 100 };
 
   before(async () => {
-    const [rootKeys, leafKeys] = await Promise.all([generateRsaKeyPair(4096), generateRsaKeyPair(4096)]);
-    tessera = await startTestInstance({ mtls: true, datafeedTiming: { longPollMs: 500, redeliveryMs: 30_000 } });
+    // An empty read waits a whole minute here: only stop() can end one early.
+    tessera = await startTestInstance({ datafeedTiming: { longPollMs: 60_000, redeliveryMs: 30_000 } });
+    proxy = new FaultProxy(tessera.baseUrl);
+    await proxy.start();
     adminToken = await tessera.login(adminEmail, adminPassword);
-    const rootPem = await createCaCertificate({ keys: rootKeys, commonName: "Feed Root CA", validity: validFor(30) });
-    const trusted = await tessera.request(`/admin/orgs/${tessera.orgId}/trusted-cas`, {
-      token: adminToken,
-      body: { pem: rootPem },
-    });
-    assert.ok(trusted.status === 200 || trusted.status === 201, trusted.text);
-    const bot = await addUser(tessera, adminToken, { kind: "service", username: "feed-cert-bot", role: "service" });
-    botId = bot.id;
-    const cert = await issueCertificate({
-      issuerCertificatePem: rootPem,
-      issuerPrivateKey: rootKeys.privateKey,
-      subjectPublicKey: leafKeys.publicKey,
-      commonName: "feed-cert-bot",
-      validity: validFor(30),
-      usage: "client",
-    });
-    session = await ServiceSession.authenticate({
-      podUrl: tessera.baseUrl,
-      sessionAuthUrl: tessera.podMtlsUrl,
-      keyManagerUrl: tessera.kmMtlsUrl,
-      ca: tessera.serverCaPem,
-      certificate: { cert, key: await exportPrivateKeyPem(leafKeys.privateKey) },
-      retry: { baseDelayMs: 1, maxDelayMs: 5 },
-    });
   });
   after(async () => {
-    await session.close();
+    await proxy.close();
     await tessera.close();
   });
 
-  it("50 concurrent datafeed calls that meet a 401 cause exactly one certificate login", async () => {
+  /** A fresh auditor service user (so that no feed of an earlier test is found), logged in through the proxy. */
+  async function newReader(): Promise<{ reader: Bot; session: ServiceSession }> {
+    const reader = await addBot(tessera, adminToken, "auditor");
+    const session = await ServiceSession.authenticate({
+      podUrl: proxy.url,
+      keyPair: { username: reader.username, privateKey: reader.privateKeyPem },
+      clock: clockOf(() => tessera),
+      retry: fastRetry,
+    });
+    return { reader, session };
+  }
+
+  const readKey = (feedId: string) => `POST /agent/v5/datafeeds/${feedId}/read`;
+  const readsOf = (feedId: string) => proxy.requests.filter((request) => request.key === readKey(feedId));
+  const ackIdOf = (read: { body: string } | undefined) => (JSON.parse(read?.body ?? "{}") as { ackId?: string }).ackId;
+
+  it("reuses the feed it finds instead of creating one; the next read's ackId acknowledges a batch", async () => {
+    const { session } = await newReader();
     const created = await session.fetch("/agent/v5/datafeeds", {
       method: "POST",
       body: "{}",
       headers: { "content-type": "application/json" },
     });
     assert.equal(created.status, 201);
-    const feed = (await created.json()) as { id: string };
-    const revoked = await tessera.request(`/admin/orgs/${tessera.orgId}/users/${botId}/sessions`, {
-      method: "DELETE",
-      token: adminToken,
+    const feedId = ((await created.json()) as { id: string }).id;
+    const waiting = await addUser(tessera, adminToken, { role: "member" });
+    const createsBefore = proxy.count("POST /agent/v5/datafeeds");
+    const handled: number[] = [];
+    const feeds: Array<{ id: string; created: boolean }> = [];
+    const loop = new DatafeedLoop({
+      session,
+      retry: fastRetry,
+      handler: (events) => {
+        handled.push(...userCreated(events));
+      },
     });
-    assert.equal(revoked.status, 204);
-    const logins = () =>
-      tessera.ctx.db
-        .selectFrom("sessions")
-        .select((eb) => eb.fn.countAll<number>().as("count"))
-        .where("user_id", "=", botId)
-        .executeTakeFirstOrThrow();
-    const before = Number((await logins()).count);
-    const reasons: string[] = [];
-    session.on("authenticated", ({ reason }) => reasons.push(reason));
-
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, () =>
-        session.fetch("/agent/v5/datafeeds", { headers: { "content-type": "application/json" } }),
-      ),
-    );
-    assert.deepEqual(
-      responses.map((response) => response.status),
-      Array(50).fill(200),
-    );
-    for (const response of responses) {
-      const feeds = (await response.json()) as Array<{ id: string }>;
-      assert.deepEqual(
-        feeds.map((entry) => entry.id),
-        [feed.id],
-        "the same feed, after re-authentication",
-      );
+    loop.on("feed", (feed) => feeds.push(feed));
+    const running = loop.start();
+    let next: Awaited<ReturnType<typeof addUser>>;
+    try {
+      await until(tessera.clock, () => handled.includes(waiting.id), "the event waiting on the feed");
+      next = await addUser(tessera, adminToken, { role: "member" });
+      await until(tessera.clock, () => handled.includes(next.id), "the next event");
+    } finally {
+      await loop.stop();
+      await running;
+      await session.close();
     }
-    assert.deepEqual(reasons, ["unauthorized"]);
-    // One pod session and one key-manager session: exactly one login over each mTLS listener.
-    assert.equal(Number((await logins()).count) - before, 2);
+    assert.deepEqual(feeds, [{ id: feedId, created: false }]);
+    assert.equal(proxy.count("POST /agent/v5/datafeeds"), createsBefore, "no new feed");
+    assert.deepEqual(handled, [waiting.id, next.id]);
+    const acks = readsOf(feedId).map(ackIdOf);
+    assert.equal(acks[0], "", "the first read acknowledges nothing");
+    assert.ok(acks.length >= 2 && acks.slice(1).every((ackId) => typeof ackId === "string" && ackId !== ""));
+  });
+
+  it("re-authenticates on a 401 and reads on with the same feed and the same ackId", async () => {
+    const { reader, session } = await newReader();
+    const handled: number[] = [];
+    const loop = new DatafeedLoop({
+      session,
+      retry: fastRetry,
+      handler: (events) => {
+        handled.push(...userCreated(events));
+      },
+    });
+    const running = loop.start();
+    let feedId = "";
+    let tokenBefore = "";
+    let first: Awaited<ReturnType<typeof addUser>>;
+    let second: Awaited<ReturnType<typeof addUser>>;
+    let podLoginsBefore = 0;
+    let kmLoginsBefore = 0;
+    let createsBefore = 0;
+    try {
+      first = await addUser(tessera, adminToken, { role: "member" });
+      await until(tessera.clock, () => handled.includes(first.id), "the first event");
+      feedId = loop.feedId ?? "";
+      tokenBefore = session.sessionToken;
+      podLoginsBefore = proxy.count("POST /login/pubkey/authenticate");
+      kmLoginsBefore = proxy.count("POST /relay/pubkey/authenticate");
+      createsBefore = proxy.count("POST /agent/v5/datafeeds");
+      const revoked = await tessera.request(`/admin/orgs/${tessera.orgId}/users/${reader.id}/sessions`, {
+        method: "DELETE",
+        token: adminToken,
+      });
+      assert.equal(revoked.status, 204);
+      second = await addUser(tessera, adminToken, { role: "member" });
+      await until(tessera.clock, () => handled.includes(second.id), "the event after the revocation");
+    } finally {
+      await loop.stop();
+      await running;
+      await session.close();
+    }
+    assert.equal(loop.feedId, feedId, "the same feed");
+    assert.equal(proxy.count("POST /agent/v5/datafeeds"), createsBefore, "no new feed");
+    assert.equal(proxy.count("POST /login/pubkey/authenticate") - podLoginsBefore, 1);
+    assert.equal(proxy.count("POST /relay/pubkey/authenticate") - kmLoginsBefore, 1);
+    const reads = readsOf(feedId);
+    const refused = reads.filter((read) => read.headers.sessiontoken === tokenBefore).at(-1);
+    const resumed = reads.find((read) => read.headers.sessiontoken !== tokenBefore);
+    assert.ok(refused && resumed);
+    assert.equal(ackIdOf(resumed), ackIdOf(refused), "the read the 401 refused goes out again with its ackId");
+    assert.notEqual(ackIdOf(resumed), "");
+    assert.deepEqual(handled, [first.id, second.id]);
+  });
+
+  it("retries a read that met a 503, a connection reset or a 429, and loses nothing", async () => {
+    const { session } = await newReader();
+    const handled: number[] = [];
+    const failures: string[] = [];
+    const loop = new DatafeedLoop({
+      session,
+      retry: fastRetry,
+      handler: (events) => {
+        handled.push(...userCreated(events));
+      },
+    });
+    loop.on("failed", ({ stage }) => failures.push(stage));
+    const running = loop.start();
+    let first: Awaited<ReturnType<typeof addUser>>;
+    let second: Awaited<ReturnType<typeof addUser>>;
+    try {
+      await until(
+        tessera.clock,
+        () => loop.feedId !== undefined && readsOf(loop.feedId).length === 1,
+        "the first read",
+      );
+      const feedId = loop.feedId ?? "";
+      proxy.failNext(readKey(feedId), "503", "reset", "429");
+      first = await addUser(tessera, adminToken, { role: "member" });
+      await until(tessera.clock, () => handled.includes(first.id), "the first event");
+      second = await addUser(tessera, adminToken, { role: "member" });
+      await until(tessera.clock, () => handled.includes(second.id), "the event after the failed reads");
+    } finally {
+      await loop.stop();
+      await running;
+      await session.close();
+    }
+    assert.deepEqual(failures, ["read", "read", "read"]);
+    assert.deepEqual(handled, [first.id, second.id]);
+  });
+
+  it("stop() aborts the read in flight at once, not when its long-poll ends", async () => {
+    const { session } = await newReader();
+    const loop = new DatafeedLoop({ session, retry: fastRetry, handler: () => {} });
+    const running = loop.start();
+    await until(
+      tessera.clock,
+      () => loop.feedId !== undefined && readsOf(loop.feedId).length === 1,
+      "a read in flight",
+    );
+    const feedId = loop.feedId ?? "";
+    const started = performance.now();
+    await loop.stop();
+    await running;
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 5_000, `stop() took ${Math.round(elapsed)} ms; the long-poll lasts 60 s`);
+    await until(tessera.clock, () => proxy.abandoned(readKey(feedId)) === 1, "the proxy seeing the read given up");
+    assert.equal(readsOf(feedId).length, 1, "no read after stop()");
+    await session.close();
   });
 });

@@ -99,6 +99,7 @@ export { code };`,
       assert.ok(!installed.includes(name), `${name} was installed`);
     }
     assert.ok(!existsSync(join(project, "node_modules/@tessera/server")));
+    assert.ok(!existsSync(join(project, "node_modules/@tessera/test-kit")));
     assert.ok(existsSync(join(project, "node_modules/@tessera/client/dist/index.d.ts")));
   });
 });

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { putSessionPolicy } from "../../server/src/policies/policies.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
+import { countAudit, createMember, createOrg, memberPassword, setSessionPolicy } from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { VirtualTime } from "@tessera/test-kit/virtual-time.ts";
 import { UserSession, type UserSessionEvents } from "../src/index.ts";
-import { countAudit, createOrg, createPerson, personPassword } from "./helpers/people.ts";
-import { VirtualTime } from "./helpers/virtual-time.ts";
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -73,18 +72,18 @@ describe("UserSession continuity", () => {
 
   it("logs in again before the absolute cap ends the session, still with zero failed calls", async () => {
     const orgId = await createOrg(tessera, "Capped");
-    await putSessionPolicy(tessera.ctx.db, orgId, {
+    await setSessionPolicy(tessera, orgId, {
       userIdleSeconds: 900,
       userAbsoluteSeconds: 3600,
       serviceSessionSeconds: 86400,
       renewGraceSeconds: 30,
     });
-    await createPerson(tessera, "capped@example.com", [orgId]);
+    await createMember(tessera, { email: "capped@example.com", orgId });
     const time = new VirtualTime(tessera.clock);
     const session = await UserSession.login({
       baseUrl: tessera.baseUrl,
       email: "capped@example.com",
-      password: personPassword,
+      password: memberPassword,
       clock: time,
     });
     const events = recordEvents(session);

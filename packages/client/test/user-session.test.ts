@@ -3,8 +3,17 @@ import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { inspect, promisify } from "node:util";
-import { putPasswordPolicy } from "../../server/src/policies/policies.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../../server/test/helpers/instance.ts";
+import { FaultProxy } from "@tessera/test-kit/fault-proxy.ts";
+import {
+  addMembership,
+  countAudit,
+  countRequests,
+  createMember,
+  createOrg,
+  memberPassword,
+  setPasswordPolicy,
+} from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import {
   AccountLocked,
   InvalidCredentials,
@@ -16,8 +25,6 @@ import {
   UserSession,
   type UserSessionEvents,
 } from "../src/index.ts";
-import { FaultProxy } from "./helpers/fault-proxy.ts";
-import { countAudit, countRequests, createOrg, createPerson, personPassword } from "./helpers/people.ts";
 
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
 
@@ -222,7 +229,7 @@ describe("UserSession login refusals are typed errors", () => {
     });
 
   it("wrong password: InvalidCredentials, 401 invalid_credentials", async () => {
-    await createPerson(tessera, "wrong@example.com", [orgA]);
+    await createMember(tessera, { email: "wrong@example.com", orgId: orgA });
     const error = await loginError(login("wrong@example.com", "not the password"));
     assert.ok(error instanceof InvalidCredentials);
     assert.equal(error.status, 401);
@@ -230,11 +237,11 @@ describe("UserSession login refusals are typed errors", () => {
   });
 
   it("locked account: AccountLocked with retryAfterSeconds", async () => {
-    await createPerson(tessera, "locked@example.com", [orgA]);
+    await createMember(tessera, { email: "locked@example.com", orgId: orgA });
     for (let attempt = 0; attempt < 5; attempt++) {
       assert.ok((await loginError(login("locked@example.com", "not the password"))) instanceof InvalidCredentials);
     }
-    const error = await loginError(login("locked@example.com", personPassword));
+    const error = await loginError(login("locked@example.com", memberPassword));
     assert.ok(error instanceof AccountLocked);
     assert.equal(error.status, 401);
     assert.equal(error.code, "account_locked");
@@ -243,46 +250,47 @@ describe("UserSession login refusals are typed errors", () => {
 
   it("expired password: PasswordExpired, 401 password_expired", async () => {
     const orgId = await createOrg(tessera, "Strict");
-    await putPasswordPolicy(tessera.ctx.db, orgId, {
+    await setPasswordPolicy(tessera, orgId, {
       minLength: 12,
       maxAgeDays: 30,
       historyCount: 5,
       maxFailedAttempts: 5,
       lockoutMinutes: 15,
     });
-    const userId = await createPerson(tessera, "stale@example.com", [orgId]);
+    const { userId } = await createMember(tessera, { email: "stale@example.com", orgId });
     const longAgo = tessera.clock.now() - 31 * 86_400_000;
     await tessera.ctx.db.updateTable("users").set({ password_changed_at: longAgo }).where("id", "=", userId).execute();
-    const error = await loginError(login("stale@example.com", personPassword));
+    const error = await loginError(login("stale@example.com", memberPassword));
     assert.ok(error instanceof PasswordExpired);
     assert.equal(error.status, 401);
     assert.equal(error.code, "password_expired");
   });
 
   it("org access denied: OrgAccessDenied, 403 org_access_denied", async () => {
-    await createPerson(tessera, "only-a@example.com", [orgA]);
-    const error = await loginError(login("only-a@example.com", personPassword, orgB));
+    await createMember(tessera, { email: "only-a@example.com", orgId: orgA });
+    const error = await loginError(login("only-a@example.com", memberPassword, orgB));
     assert.ok(error instanceof OrgAccessDenied);
     assert.equal(error.status, 403);
     assert.equal(error.code, "org_access_denied");
   });
 
   it("several orgs and no selectedOrg: SelectedOrgRequired listing the org ids", async () => {
-    await createPerson(tessera, "both@example.com", [orgA, orgB]);
-    const error = await loginError(login("both@example.com", personPassword));
+    const both = await createMember(tessera, { email: "both@example.com", orgId: orgA });
+    await addMembership(tessera, { orgId: orgB, userId: both.userId });
+    const error = await loginError(login("both@example.com", memberPassword));
     assert.ok(error instanceof SelectedOrgRequired);
     assert.equal(error.status, 400);
     assert.equal(error.code, "selected_org_required");
     assert.deepEqual(error.orgIds, [orgA, orgB]);
-    const session = await login("both@example.com", personPassword, error.orgIds[1]);
+    const session = await login("both@example.com", memberPassword, error.orgIds[1]);
     assert.equal(session.orgId, orgB);
     await session.close();
   });
 
   it("no active org: NoActiveOrg, 404 no_active_org", async () => {
-    const userId = await createPerson(tessera, "nowhere@example.com", [orgA]);
+    const { userId } = await createMember(tessera, { email: "nowhere@example.com", orgId: orgA });
     await tessera.ctx.db.updateTable("memberships").set({ active: 0 }).where("user_id", "=", userId).execute();
-    const error = await loginError(login("nowhere@example.com", personPassword));
+    const error = await loginError(login("nowhere@example.com", memberPassword));
     assert.ok(error instanceof NoActiveOrg);
     assert.equal(error.status, 404);
     assert.equal(error.code, "no_active_org");

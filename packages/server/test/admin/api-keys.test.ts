@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { hashToken } from "../../src/crypto/tokens.ts";
 import {
   addMemberWithSession,
   addUser,
@@ -8,8 +7,9 @@ import {
   auditEvents,
   createApiKey,
   createSecondOrg,
-} from "../helpers/admin.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+} from "@tessera/test-kit/admin.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { hashToken } from "../../src/crypto/tokens.ts";
 
 describe("admin API keys", () => {
   let tessera: TestInstance;

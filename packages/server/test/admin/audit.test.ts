@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, addUser, assertProblem, createApiKey, createSecondOrg } from "../helpers/admin.ts";
-import { adminPassword, startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import {
+  addMemberWithSession,
+  addUser,
+  assertProblem,
+  createApiKey,
+  createSecondOrg,
+} from "@tessera/test-kit/admin.ts";
+import { memberPassword } from "@tessera/test-kit/fixtures.ts";
+import { adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 describe("GET /admin/orgs/{orgId}/audit", () => {
   let tessera: TestInstance;
@@ -32,7 +39,7 @@ describe("GET /admin/orgs/{orgId}/audit", () => {
     await tessera.request(`${orgPath}/session-policy`, { method: "PUT", token: adminToken, body: sessionPolicy });
     const keyId = (await tessera.request(`${orgPath}/api-keys`, { token: adminToken })).body[0].id;
     await tessera.request(`${orgPath}/api-keys/${keyId}`, { method: "DELETE", token: adminToken });
-    const userToken = await tessera.login(user.email, "a long enough member password");
+    const userToken = await tessera.login(user.email, memberPassword);
     await tessera.request(`${orgPath}/users/${user.id}/sessions`, { method: "DELETE", token: adminToken });
 
     const response = await tessera.request(`${auditPath}?after=${first}`, { token: adminToken });

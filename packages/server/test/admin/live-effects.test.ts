@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, assertProblem, createApiKey, memberPassword } from "../helpers/admin.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { addMemberWithSession, assertProblem, createApiKey } from "@tessera/test-kit/admin.ts";
+import { memberPassword } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 /** DESIGN §2: a demotion, deactivation or revocation is felt on the next request, not at expiry. */
 describe("admin changes felt on the next request", () => {

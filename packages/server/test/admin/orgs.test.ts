@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, assertProblem, auditEvents, countRows } from "../helpers/admin.ts";
-import { adminEmail, startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { addMemberWithSession, assertProblem, auditEvents } from "@tessera/test-kit/admin.ts";
+import { countRows } from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 describe("POST /admin/orgs", () => {
   let tessera: TestInstance;
@@ -51,24 +52,24 @@ describe("POST /admin/orgs", () => {
   });
 
   it("answers 409 conflict to a duplicate name and creates nothing", async () => {
-    const orgs = await countRows(tessera, "orgs");
+    const before = await countRows(tessera);
     assertProblem(
       await tessera.request("/admin/orgs", { token: adminToken, body: { name: "Default" } }),
       409,
       "conflict",
     );
-    assert.equal(await countRows(tessera, "orgs"), orgs);
+    assert.deepEqual(await countRows(tessera), before);
   });
 
   it("answers 403 forbidden to an owner who is not a system admin", async () => {
     const owner = await addMemberWithSession(tessera, adminToken, "owner");
-    const orgs = await countRows(tessera, "orgs");
+    const before = await countRows(tessera);
     assertProblem(
       await tessera.request("/admin/orgs", { token: owner.token, body: { name: "Nope" } }),
       403,
       "forbidden",
     );
-    assert.equal(await countRows(tessera, "orgs"), orgs);
+    assert.deepEqual(await countRows(tessera), before);
   });
 
   it("answers 401 invalid_token without a token", async () => {
@@ -76,7 +77,7 @@ describe("POST /admin/orgs", () => {
   });
 
   it("answers 400 invalid_request to unknown fields, wrong types, a missing or blank name", async () => {
-    const orgs = await countRows(tessera, "orgs");
+    const before = await countRows(tessera);
     for (const body of [{ name: "X", extra: 1 }, { name: 42 }, {}, { name: "" }, { name: "   " }, ["X"]]) {
       assertProblem(await tessera.request("/admin/orgs", { token: adminToken, body }), 400, "invalid_request");
     }
@@ -85,6 +86,6 @@ describe("POST /admin/orgs", () => {
       400,
       "malformed_json",
     );
-    assert.equal(await countRows(tessera, "orgs"), orgs);
+    assert.deepEqual(await countRows(tessera), before);
   });
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { assertProblem, auditEvents, countRows } from "../helpers/admin.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { assertProblem, auditEvents } from "@tessera/test-kit/admin.ts";
+import { countRows } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 const defaultPasswordPolicy = {
   minLength: 12,
@@ -52,7 +53,7 @@ describe("admin policies", () => {
     });
 
     it("answers 400 invalid_request to a partial object, out-of-range values, wrong types and unknown fields", async () => {
-      const before = await countRows(tessera, "password_policies");
+      const before = await countRows(tessera);
       const current = (await tessera.request(passwordPath, { token: adminToken })).body;
       const { minLength: _omitted, ...partial } = defaultPasswordPolicy;
       const bodies = [
@@ -71,7 +72,7 @@ describe("admin policies", () => {
           "invalid_request",
         );
       }
-      assert.equal(await countRows(tessera, "password_policies"), before);
+      assert.deepEqual(await countRows(tessera), before);
       assert.deepEqual((await tessera.request(passwordPath, { token: adminToken })).body, current);
     });
   });
@@ -129,7 +130,7 @@ describe("admin policies", () => {
     });
 
     it("answers 400 invalid_session_policy when the idle window exceeds the absolute cap, changing nothing", async () => {
-      const audit = await countRows(tessera, "audit_events");
+      const before = await countRows(tessera);
       const response = await tessera.request(sessionPath, {
         method: "PUT",
         token: adminToken,
@@ -137,7 +138,7 @@ describe("admin policies", () => {
       });
       assertProblem(response, 400, "invalid_session_policy");
       assert.deepEqual((await tessera.request(sessionPath, { token: adminToken })).body, defaultSessionPolicy);
-      assert.equal(await countRows(tessera, "audit_events"), audit);
+      assert.deepEqual(await countRows(tessera), before);
     });
 
     it("answers 400 invalid_request to a partial object, out-of-range values, wrong types and unknown fields", async () => {

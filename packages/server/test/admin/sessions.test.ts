@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addMemberWithSession, assertProblem, auditEvents, createSecondOrg, memberPassword } from "../helpers/admin.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { addMemberWithSession, assertProblem, auditEvents, createSecondOrg } from "@tessera/test-kit/admin.ts";
+import { memberPassword } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON answers
 type Listed = any;

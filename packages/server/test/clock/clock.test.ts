@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { TestClock } from "@tessera/test-kit/test-clock.ts";
 import { type Clock, systemClock, type TimerHandle } from "../../src/clock.ts";
-import { TestClock } from "../helpers/test-clock.ts";
 
 /** What both clocks promise: timers fire in order of due time, then of scheduling, unless cancelled. */
 const clocks: Array<{ name: string; make: () => Clock; pass: (clock: Clock, ms: number) => Promise<void> }> = [

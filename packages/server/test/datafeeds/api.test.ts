@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { sweepExpiries } from "../../src/datafeeds/expiry-sweeper.ts";
-import { addMemberWithSession, addUser, memberPassword } from "../helpers/admin.ts";
+import { addMemberWithSession, addUser } from "@tessera/test-kit/admin.ts";
 import {
   type AgentTokens,
   addBot,
@@ -10,8 +9,8 @@ import {
   type Bot,
   createFeed,
   readFeed,
-} from "../helpers/agent.ts";
-import { setPasswordPolicy } from "../helpers/fixtures.ts";
+} from "@tessera/test-kit/agent.ts";
+import { memberPassword, setPasswordPolicy } from "@tessera/test-kit/fixtures.ts";
 import {
   adminEmail,
   adminPassword,
@@ -19,7 +18,8 @@ import {
   type TestInstance,
   type TestResponse,
   untilChangeFeedLive,
-} from "../helpers/instance.ts";
+} from "@tessera/test-kit/instance.ts";
+import { sweepExpiries } from "../../src/datafeeds/expiry-sweeper.ts";
 
 /** Symphony's error shape on /agent: {code: <status>, message, reason: <stable code>}. */
 function assertSymphonyError(response: TestResponse, status: number, reason: string): void {

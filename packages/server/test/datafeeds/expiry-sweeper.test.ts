@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { auditEvents } from "../helpers/directory.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { auditEventsOfType } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 describe("expiry sweeper on the server's clock", () => {
   const intervalMs = 30_000;
@@ -15,7 +15,7 @@ describe("expiry sweeper on the server's clock", () => {
   });
 
   const recordedExpiries = async () =>
-    (await auditEvents(tessera.ctx, "session.expired")).map((event) => event.data.sessionId);
+    (await auditEventsOfType(tessera, "session.expired")).map((event) => event.data.sessionId);
 
   it("records a lapsed session's session.expired at the next sweep, once, and stops with the server", async () => {
     await tessera.login();

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { errorCodes } from "@tessera/protocol";
+import { repositoryRoot, type SpawnedServer, spawnServer } from "@tessera/test-kit/spawn-server.ts";
 import { settings } from "../../src/config/config.ts";
-import { repositoryRoot, type SpawnedServer, spawnServer } from "../helpers/spawn-server.ts";
 
 const readme = readFileSync(join(repositoryRoot, "README.md"), "utf8");
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { countRows, createMember } from "../helpers/fixtures.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { type RawResponse, rawExchange, rawRequest } from "../helpers/raw-http.ts";
+import { countRows, createMember } from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { type RawResponse, rawExchange, rawRequest } from "@tessera/test-kit/raw-http.ts";
 
 const problemJson = "application/problem+json; charset=utf-8";
 

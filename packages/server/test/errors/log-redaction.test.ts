@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createMember } from "../helpers/fixtures.ts";
-import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { rawExchange, rawRequest } from "../helpers/raw-http.ts";
+import { createMember } from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, adminPassword, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { rawExchange, rawRequest } from "@tessera/test-kit/raw-http.ts";
 
 /**
  * Every string a log line holds, with serialised Buffers ({type: "Buffer", data: [...]})

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { countRows, openSession } from "../helpers/fixtures.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { type RawResponse, rawExchange, rawRequest } from "../helpers/raw-http.ts";
+import { countRows, openSession } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { type RawResponse, rawExchange, rawRequest } from "@tessera/test-kit/raw-http.ts";
 
 const badBodies: { label: string; body?: string; contentType?: string }[] = [
   { label: "no body" },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { adminEmail, startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { adminEmail, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 /** The value of one Prometheus sample, or undefined when the series is absent. */
 function sample(metrics: string, name: string, labels: Record<string, string> = {}): number | undefined {

@@ -2,16 +2,15 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { createMember, createOrg, createServiceUser } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { type RunningNginx, startNginx } from "@tessera/test-kit/nginx.ts";
 import { SignJWT } from "jose";
-import { hashPassword } from "../../src/crypto/passwords.ts";
 import { revokeSessions } from "../../src/sessions/revoke-sessions.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { type RunningNginx, startNginx } from "../helpers/nginx.ts";
-import { createOrg, createServiceUser } from "../helpers/service-fixtures.ts";
 
 /** A service user with a registered RSA key, logged in through key-pair login (no certificate needed here). */
 async function serviceLogin(tessera: TestInstance, orgId: number, username: string) {
-  const { userId, membershipId } = await createServiceUser(tessera.ctx.db, { orgId, username });
+  const { userId, membershipId } = await createServiceUser(tessera, { orgId, username });
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   await tessera.ctx.db
     .insertInto("service_rsa_keys")
@@ -42,29 +41,9 @@ async function serviceLogin(tessera: TestInstance, orgId: number, username: stri
   };
 }
 
-async function createPerson(tessera: TestInstance, email: string, role: "member" | "auditor", password: string) {
-  const user = await tessera.ctx.db
-    .insertInto("users")
-    .values({
-      email,
-      display_name: email,
-      kind: "person",
-      username: null,
-      password_hash: await hashPassword(password),
-      password_changed_at: tessera.clock.now(),
-      must_change_password: 0,
-      active: 1,
-      is_system_admin: 0,
-      failed_attempts: 0,
-      locked_until: null,
-      created_at: tessera.clock.now(),
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  await tessera.ctx.db
-    .insertInto("memberships")
-    .values({ org_id: tessera.orgId, user_id: user.id, role, active: 1, created_at: tessera.clock.now() })
-    .execute();
+/** A new member of the bootstrap org, logged in: their session token. */
+async function loginNewMember(tessera: TestInstance, email: string, role: "member" | "auditor", password: string) {
+  await createMember(tessera, { email, role, password });
   return tessera.login(email, password);
 }
 
@@ -77,7 +56,7 @@ describe("resource servers", () => {
   before(async () => {
     tessera = await startTestInstance();
     adminToken = await tessera.login();
-    memberToken = await createPerson(tessera, "member@example.com", "member", "member password 123");
+    memberToken = await loginNewMember(tessera, "member@example.com", "member", "member password 123");
     bot = await serviceLogin(tessera, tessera.orgId, "resource-bot");
   });
   after(() => tessera.close());
@@ -130,7 +109,7 @@ describe("resource servers", () => {
     });
 
     it("answers {active: false} for garbage, unknown tokens and tokens of another org", async () => {
-      const otherOrg = await createOrg(tessera.ctx.db, "Elsewhere");
+      const otherOrg = await createOrg(tessera, "Elsewhere");
       const stranger = await serviceLogin(tessera, otherOrg, "elsewhere-bot");
       for (const token of [
         "garbage",

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { TestResponse } from "@tessera/test-kit/http.ts";
+import { type PostgresCluster, startPostgresCluster } from "@tessera/test-kit/postgres.ts";
+import { type SpawnedServer, spawnServer } from "@tessera/test-kit/spawn-server.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "@tessera/test-kit/test-database.ts";
 import pg from "pg";
-import type { TestResponse } from "../helpers/http.ts";
-import { type NodeProcess, startNodeProcess } from "../helpers/node-process.ts";
-import { type PostgresCluster, startPostgresCluster } from "../helpers/postgres.ts";
-import { createTestDatabase, type TestDatabase, testStore } from "../helpers/test-database.ts";
 
 const email = "owner@example.com";
 const password = "outage correct horse staple";
@@ -20,12 +20,12 @@ function assertUnavailable(response: TestResponse, what: string): void {
 describe("PostgreSQL stops under load and comes back", { skip: testStore !== "postgres" }, () => {
   let cluster: PostgresCluster;
   let database: TestDatabase;
-  let node: NodeProcess;
+  let node: SpawnedServer;
 
   before(async () => {
     cluster = await startPostgresCluster();
     database = await createTestDatabase(cluster.url);
-    node = await startNodeProcess({
+    node = await spawnServer({
       DATABASE_URL: database.url,
       TESSERA_BOOTSTRAP_ADMIN_EMAIL: email,
       TESSERA_BOOTSTRAP_ADMIN_PASSWORD: password,

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { createPubkeyJwt } from "../../../client/src/pubkey-jwt.ts";
-import { addUser as addMember } from "../helpers/admin.ts";
-import { type AgentTokens, addBot, agentLogin, createFeed, readFeed } from "../helpers/agent.ts";
-import { startTestInstance, type TestInstance, untilChangeFeedLive } from "../helpers/instance.ts";
-import { type NodeProcess, startNodeProcess } from "../helpers/node-process.ts";
-import { TestClock } from "../helpers/test-clock.ts";
-import { createTestDatabase, type TestDatabase, testStore } from "../helpers/test-database.ts";
+import { createPubkeyJwt } from "@tessera/client";
+import { addUser as addMember } from "@tessera/test-kit/admin.ts";
+import { type AgentTokens, addBot, agentLogin, createFeed, readFeed } from "@tessera/test-kit/agent.ts";
+import { startTestInstance, type TestInstance, untilChangeFeedLive } from "@tessera/test-kit/instance.ts";
+import { type SpawnedServer, spawnServer } from "@tessera/test-kit/spawn-server.ts";
+import { TestClock } from "@tessera/test-kit/test-clock.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "@tessera/test-kit/test-database.ts";
 
 const email = "feeds-owner@example.com";
 const password = "multi node datafeeds horse";
@@ -15,9 +15,9 @@ const password = "multi node datafeeds horse";
 // Two real `tessera serve` processes on one PostgreSQL database (the PostgreSQL run of the suite).
 describe("datafeeds across nodes on one PostgreSQL database", { skip: testStore !== "postgres" }, () => {
   let database: TestDatabase;
-  let nodes: NodeProcess[] = [];
-  let a: NodeProcess;
-  let b: NodeProcess;
+  let nodes: SpawnedServer[] = [];
+  let a: SpawnedServer;
+  let b: SpawnedServer;
   let adminToken = "";
   let orgId = 0;
   let tokens: AgentTokens;
@@ -26,14 +26,14 @@ describe("datafeeds across nodes on one PostgreSQL database", { skip: testStore 
     database = await createTestDatabase();
     nodes = await Promise.all(
       [1, 2].map(() =>
-        startNodeProcess({
+        spawnServer({
           DATABASE_URL: database.url,
           TESSERA_BOOTSTRAP_ADMIN_EMAIL: email,
           TESSERA_BOOTSTRAP_ADMIN_PASSWORD: password,
         }),
       ),
     );
-    [a, b] = nodes as [NodeProcess, NodeProcess];
+    [a, b] = nodes as [SpawnedServer, SpawnedServer];
     const login = await a.request("/user/authenticate", { body: { email, password } });
     assert.equal(login.status, 200, login.text);
     adminToken = login.body.token;
@@ -68,13 +68,13 @@ describe("datafeeds across nodes on one PostgreSQL database", { skip: testStore 
     await database?.drop();
   });
 
-  const agent = (node: NodeProcess, path: string, body?: unknown) =>
+  const agent = (node: SpawnedServer, path: string, body?: unknown) =>
     node.request(path, {
       ...(body === undefined ? {} : { body }),
       headers: { sessionToken: tokens.sessionToken, keyManagerToken: tokens.keyManagerToken },
     });
 
-  const addUser = async (node: NodeProcess, label: string): Promise<number> => {
+  const addUser = async (node: SpawnedServer, label: string): Promise<number> => {
     const created = await node.request(`/admin/orgs/${orgId}/users`, {
       token: adminToken,
       body: { email: `${label}@example.com`, role: "member", password: "a long enough member password" },

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { type SpawnedServer, spawnServer } from "@tessera/test-kit/spawn-server.ts";
+import { createTestDatabase, type TestDatabase, testStore } from "@tessera/test-kit/test-database.ts";
 import pg from "pg";
 import type { ChangeEvent } from "../../src/storage/change-feed.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
-import { type NodeProcess, startNodeProcess } from "../helpers/node-process.ts";
-import { createTestDatabase, type TestDatabase, testStore } from "../helpers/test-database.ts";
 
 const email = "owner@example.com";
 const password = "multi node correct horse";
@@ -13,10 +13,10 @@ const password = "multi node correct horse";
 describe("three nodes on one PostgreSQL database", { skip: testStore !== "postgres" }, () => {
   let database: TestDatabase;
   let sql: pg.Client;
-  let nodes: NodeProcess[] = [];
-  let a: NodeProcess;
-  let b: NodeProcess;
-  let c: NodeProcess;
+  let nodes: SpawnedServer[] = [];
+  let a: SpawnedServer;
+  let b: SpawnedServer;
+  let c: SpawnedServer;
 
   before(async () => {
     database = await createTestDatabase();
@@ -26,14 +26,14 @@ describe("three nodes on one PostgreSQL database", { skip: testStore !== "postgr
     // All three start at once on an empty database: migrations and bootstrap must not race.
     nodes = await Promise.all(
       [1, 2, 3].map(() =>
-        startNodeProcess({
+        spawnServer({
           DATABASE_URL: database.url,
           TESSERA_BOOTSTRAP_ADMIN_EMAIL: email,
           TESSERA_BOOTSTRAP_ADMIN_PASSWORD: password,
         }),
       ),
     );
-    [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+    [a, b, c] = nodes as [SpawnedServer, SpawnedServer, SpawnedServer];
   });
 
   after(async () => {
@@ -42,7 +42,7 @@ describe("three nodes on one PostgreSQL database", { skip: testStore !== "postgr
     await database?.drop();
   });
 
-  const login = async (node: NodeProcess): Promise<string> => {
+  const login = async (node: SpawnedServer): Promise<string> => {
     const response = await node.request("/user/authenticate", { body: { email, password } });
     assert.equal(response.status, 200, response.text);
     return response.body.token;
@@ -94,7 +94,7 @@ describe("three nodes on one PostgreSQL database", { skip: testStore !== "postgr
     const token = await login(a);
     const me = await b.request("/user/users/me", { token });
     const orgUserId: number = me.body.orgUserId;
-    const createKey = (node: NodeProcess) =>
+    const createKey = (node: SpawnedServer) =>
       node.request("/user/apiKey", { token, body: { orgUserId, name: `key-${Date.now()}` } });
     assert.equal((await createKey(c)).status, 200);
 

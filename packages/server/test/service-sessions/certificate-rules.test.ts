@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { createSecondOrg } from "@tessera/test-kit/admin.ts";
+import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "@tessera/test-kit/certificates.ts";
+import { auditEventsOfType, createOrg, createServiceUser } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { mtlsRequest } from "@tessera/test-kit/mtls-client.ts";
 import { createCaCertificate, validFor } from "../../src/certificates/generate.ts";
-import { createSecondOrg } from "../helpers/admin.ts";
-import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "../helpers/certificates.ts";
-import { auditEvents } from "../helpers/directory.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { mtlsRequest } from "../helpers/mtls-client.ts";
-import { createOrg, createServiceUser } from "../helpers/service-fixtures.ts";
 
 const day = 86_400_000;
 
@@ -61,10 +60,10 @@ describe("service sessions over mutual TLS: certificate rules", () => {
     });
     assert.equal(weak.status, 201, weak.text);
     for (const username of ["bot-one", "weak-bot", "ec-bot", "app-bot"]) {
-      await createServiceUser(tessera.ctx.db, { orgId: tessera.orgId, username });
+      await createServiceUser(tessera, { orgId: tessera.orgId, username });
     }
-    await createServiceUser(tessera.ctx.db, { orgId: tessera.orgId, username: "retired-bot", active: false });
-    await createServiceUser(tessera.ctx.db, { orgId: tessera.orgId, username: "left-bot", membershipActive: false });
+    await createServiceUser(tessera, { orgId: tessera.orgId, username: "retired-bot", active: false });
+    await createServiceUser(tessera, { orgId: tessera.orgId, username: "left-bot", membershipActive: false });
     good = await kit.issue({ cn: "bot-one" });
   });
   after(() => tessera.close());
@@ -136,7 +135,7 @@ describe("service sessions over mutual TLS: certificate rules", () => {
       body: { pem: intermediate.certificatePem },
     });
     assert.equal(trusted.status, 201, trusted.text);
-    await createServiceUser(tessera.ctx.db, { orgId, username: "under-intermediate-bot" });
+    await createServiceUser(tessera, { orgId, username: "under-intermediate-bot" });
     const withRoot = await kit.issue({
       cn: "under-intermediate-bot",
       issuer: intermediate,
@@ -219,7 +218,7 @@ describe("service sessions over mutual TLS: certificate rules", () => {
   });
 
   it("records a refusal as login.failed in the org that trusts the certificate, naming the CN", async () => {
-    const failures = () => auditEvents(tessera.ctx, "login.failed");
+    const failures = () => auditEventsOfType(tessera, "login.failed");
     const before = (await failures()).length;
     assertRefused(
       await authenticate(await kit.issue({ cn: "weak-bot", key: "rsa2048" })),
@@ -250,8 +249,8 @@ describe("service sessions over mutual TLS: certificate rules", () => {
   });
 
   it("refuses a service user of another org whose CA this certificate's org does not trust", async () => {
-    const otherOrg = await createOrg(tessera.ctx.db, "Other org");
-    await createServiceUser(tessera.ctx.db, { orgId: otherOrg, username: "other-org-bot" });
+    const otherOrg = await createOrg(tessera, "Other org");
+    await createServiceUser(tessera, { orgId: otherOrg, username: "other-org-bot" });
     const credentials = await kit.issue({ cn: "other-org-bot" });
     assertRefused(await authenticate(credentials), 403, "service_user_not_found");
   });
@@ -303,7 +302,7 @@ describe("service sessions over mutual TLS: certificate rules", () => {
     });
 
     it("allows it when the manifest certificate is absent or no longer valid", async () => {
-      const other = await createServiceUser(tessera.ctx.db, { orgId: tessera.orgId, username: "plain-app-bot" });
+      const other = await createServiceUser(tessera, { orgId: tessera.orgId, username: "plain-app-bot" });
       assert.ok(other.userId > 0);
       const noManifest = await tessera.request(`/admin/orgs/${tessera.orgId}/apps`, {
         token: adminToken,
@@ -313,7 +312,7 @@ describe("service sessions over mutual TLS: certificate rules", () => {
       assert.equal((await authenticate(await kit.issue({ cn: "plain-app-bot" }))).status, 200);
 
       const now = tessera.clock.now();
-      await createServiceUser(tessera.ctx.db, { orgId: tessera.orgId, username: "expired-app-bot" });
+      await createServiceUser(tessera, { orgId: tessera.orgId, username: "expired-app-bot" });
       const expiredManifest = (
         await kit.issue({
           cn: "expired-app-bot",
@@ -357,7 +356,7 @@ describe("the strict Content-Type setting", () => {
       token: adminToken,
       body: { pem: kit.root.certificatePem },
     });
-    await createServiceUser(tessera.ctx.db, { orgId: tessera.orgId, username: "strict-bot" });
+    await createServiceUser(tessera, { orgId: tessera.orgId, username: "strict-bot" });
     credentials = await kit.issue({ cn: "strict-bot", validity: validFor(1) });
   });
   after(() => tessera.close());

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { auditEventsOfType, createMember, createServiceUser } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { mtlsRequest } from "@tessera/test-kit/mtls-client.ts";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
-import { hashPassword } from "../../src/crypto/passwords.ts";
 import { putSessionPolicy } from "../../src/policies/policies.ts";
-import { auditEvents } from "../helpers/directory.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { mtlsRequest } from "../helpers/mtls-client.ts";
-import { createServiceUser } from "../helpers/service-fixtures.ts";
 
 function rsaKeyPair(): { publicPem: string; privateKey: KeyObject } {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -40,8 +38,8 @@ describe("key-pair login and authorization tokens", () => {
   before(async () => {
     tessera = await startTestInstance({ mtls: true });
     adminToken = await tessera.login();
-    ({ userId: botId } = await createServiceUser(tessera.ctx.db, { orgId: tessera.orgId, username: "key-bot" }));
-    await createServiceUser(tessera.ctx.db, { orgId: tessera.orgId, username: "other-bot" });
+    ({ userId: botId } = await createServiceUser(tessera, { orgId: tessera.orgId, username: "key-bot" }));
+    await createServiceUser(tessera, { orgId: tessera.orgId, username: "other-bot" });
     const added = await tessera.request(`/admin/orgs/${tessera.orgId}/users/${botId}/rsa-keys`, {
       token: adminToken,
       body: { publicKeyPem: registered.publicPem },
@@ -136,7 +134,7 @@ describe("key-pair login and authorization tokens", () => {
     });
 
     it("records each refusal as login.failed in the org of the named service user", async () => {
-      const failures = () => auditEvents(tessera.ctx, "login.failed");
+      const failures = () => auditEventsOfType(tessera, "login.failed");
       const before = (await failures()).length;
       assert.equal((await podLogin(await loginToken({ key: unregistered.privateKey }))).status, 401);
       const recorded = (await failures()).slice(before);
@@ -261,28 +259,7 @@ describe("key-pair login and authorization tokens", () => {
     });
 
     it("lets only a system admin rotate (403 forbidden for an org owner who is not one)", async () => {
-      const owner = await tessera.ctx.db
-        .insertInto("users")
-        .values({
-          email: "owner@example.com",
-          display_name: "Owner",
-          kind: "person",
-          username: null,
-          password_hash: await hashPassword("another long password"),
-          password_changed_at: tessera.clock.now(),
-          must_change_password: 0,
-          active: 1,
-          is_system_admin: 0,
-          failed_attempts: 0,
-          locked_until: null,
-          created_at: tessera.clock.now(),
-        })
-        .returning("id")
-        .executeTakeFirstOrThrow();
-      await tessera.ctx.db
-        .insertInto("memberships")
-        .values({ org_id: tessera.orgId, user_id: owner.id, role: "owner", active: 1, created_at: tessera.clock.now() })
-        .execute();
+      await createMember(tessera, { email: "owner@example.com", password: "another long password", role: "owner" });
       const ownerToken = await tessera.login("owner@example.com", "another long password");
       const response = await tessera.request("/admin/signing-keys/rotate", { method: "POST", token: ownerToken });
       assert.equal(response.status, 403);

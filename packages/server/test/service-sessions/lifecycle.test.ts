@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "@tessera/test-kit/certificates.ts";
+import { createServiceUser } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { mtlsRequest } from "@tessera/test-kit/mtls-client.ts";
 import { putSessionPolicy } from "../../src/policies/policies.ts";
 import { revokeSessions } from "../../src/sessions/revoke-sessions.ts";
-import { type CertificateKit, type ClientCredentials, makeCertificateKit } from "../helpers/certificates.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { mtlsRequest } from "../helpers/mtls-client.ts";
-import { createServiceUser } from "../helpers/service-fixtures.ts";
 
 // One kit for the whole file: RSA-4096 keys take seconds to make.
 const kitPromise = makeCertificateKit();
@@ -38,7 +38,7 @@ describe("service session lifecycle", () => {
       body: { pem: kit.root.certificatePem },
     });
     trustedCaId = trusted.body.id;
-    ({ userId, membershipId } = await createServiceUser(tessera.ctx.db, {
+    ({ userId, membershipId } = await createServiceUser(tessera, {
       orgId: tessera.orgId,
       username: "life-bot",
     }));

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Browser } from "../helpers/browser.ts";
-import { type ChildServer, freePort, startChildServer } from "../helpers/child-process.ts";
-import { auditEvents, createPerson } from "../helpers/directory.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { Browser } from "@tessera/test-kit/browser.ts";
+import { type ChildServer, faultyIdentityProviderScript, startChildServer } from "@tessera/test-kit/child-process.ts";
+import { auditEventsOfType, createMember } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { freePort } from "@tessera/test-kit/ports.ts";
 
 const clientId = "tessera-test-client";
 
@@ -25,12 +26,12 @@ describe("ID token checks, against a test identity provider that issues delibera
     tessera = await startTestInstance({
       env: { TESSERA_HTTP_ADDR: `127.0.0.1:${port}`, TESSERA_PUBLIC_URL: publicUrl },
     });
-    idp = await startChildServer(new URL("../helpers/faulty-identity-provider.ts", import.meta.url), {
+    idp = await startChildServer(faultyIdentityProviderScript, {
       IDP_CLIENT_ID: clientId,
       IDP_EMAIL: "alice@example.com",
     });
     adminToken = await tessera.login();
-    await createPerson(tessera.ctx, { email: "alice@example.com", orgId: tessera.orgId });
+    await createMember(tessera, { password: null, email: "alice@example.com", orgId: tessera.orgId });
     const configured = await putSso({ ...settings, issuer: idp.url });
     assert.equal(configured.status, 200, configured.text);
   });
@@ -69,7 +70,7 @@ describe("ID token checks, against a test identity provider that issues delibera
       assert.equal(visit.status, 401, visit.text);
       assert.equal(visit.body.code, "sso_id_token_invalid");
       assert.equal(visit.headers.get("content-type"), "application/problem+json; charset=utf-8");
-      const [event] = (await auditEvents(tessera.ctx, "sso.login.failed")).slice(-1);
+      const [event] = (await auditEventsOfType(tessera, "sso.login.failed")).slice(-1);
       assert.equal(event?.data.reason, reason);
       assert.equal(event?.data.code, "sso_id_token_invalid");
       assert.equal(event?.org_id, tessera.orgId);
@@ -82,7 +83,7 @@ describe("ID token checks, against a test identity provider that issues delibera
     const refused = await signOn("no-email-verified");
     assert.equal(refused.status, 403);
     assert.equal(refused.body.code, "sso_email_not_verified");
-    const [event] = (await auditEvents(tessera.ctx, "sso.login.failed")).slice(-1);
+    const [event] = (await auditEventsOfType(tessera, "sso.login.failed")).slice(-1);
     assert.equal(event?.data.reason, "email_verified_missing");
 
     const trusting = await putSso({ ...settings, issuer: idp.url, requireEmailVerified: false });

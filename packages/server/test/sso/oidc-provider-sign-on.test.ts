@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Browser } from "@tessera/test-kit/browser.ts";
+import { type ChildServer, oidcProviderScript, startChildServer } from "@tessera/test-kit/child-process.ts";
+import { runCli } from "@tessera/test-kit/cli.ts";
+import { auditEventsOfType, createMember } from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import { hashPassword } from "../../src/crypto/passwords.ts";
 import { putPasswordPolicy } from "../../src/policies/policies.ts";
-import { Browser } from "../helpers/browser.ts";
-import { type ChildServer, startChildServer } from "../helpers/child-process.ts";
-import { runCli } from "../helpers/cli.ts";
-import { auditEvents, createPerson } from "../helpers/directory.ts";
-import { adminEmail, startTestInstance, type TestInstance } from "../helpers/instance.ts";
 
 const clientId = "tessera-test-client";
 const clientSecret = "oidc-client-secret-that-must-never-leak-0123456789";
@@ -45,21 +45,21 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
     allowedEmailDomains: ["example.com"],
     allowedReturnUrls: [appReturnUrl],
   });
-  const failures = async () => (await auditEvents(tessera.ctx, "sso.login.failed")).map((event) => event.data.reason);
+  const failures = async () => (await auditEventsOfType(tessera, "sso.login.failed")).map((event) => event.data.reason);
 
   before(async () => {
     tessera = await startTestInstance();
     orgId = tessera.orgId;
-    provider = await startChildServer(new URL("../helpers/oidc-provider-process.ts", import.meta.url), {
+    provider = await startChildServer(oidcProviderScript, {
       OIDC_CLIENT_ID: clientId,
       OIDC_CLIENT_SECRET: clientSecret,
       OIDC_REDIRECT_URIS: `${tessera.baseUrl}/sso/callback`,
       OIDC_ACCOUNTS: JSON.stringify(accounts),
     });
     adminToken = await tessera.login();
-    await createPerson(tessera.ctx, { email: "alice@example.com", orgId });
-    await createPerson(tessera.ctx, { email: "erin@example.com", orgId, active: false });
-    await createPerson(tessera.ctx, { email: "frank@example.com", orgId, membershipActive: false });
+    await createMember(tessera, { password: null, email: "alice@example.com", orgId });
+    await createMember(tessera, { password: null, email: "erin@example.com", orgId, active: false });
+    await createMember(tessera, { password: null, email: "frank@example.com", orgId, membershipActive: false });
   });
   after(async () => {
     await provider?.stop();
@@ -112,7 +112,7 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
       assert.equal(shown.body.issuer, provider.url);
       assert.ok(!shown.text.includes(clientSecret));
 
-      const [event] = await auditEvents(tessera.ctx, "sso_config.updated");
+      const [event] = await auditEventsOfType(tessera, "sso_config.updated");
       assert.equal(event?.data.clientSecretChanged, true);
       assert.ok(!JSON.stringify(event).includes(clientSecret));
       const stored = await tessera.ctx.db.selectFrom("sso_configs").selectAll().executeTakeFirstOrThrow();
@@ -167,10 +167,10 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
       const renewed = await tessera.request("/user/authenticate", { token: visit.body.token });
       assert.equal(renewed.status, 200, "an SSO session renews like any other");
 
-      const succeeded = await auditEvents(tessera.ctx, "sso.login.succeeded");
+      const succeeded = await auditEventsOfType(tessera, "sso.login.succeeded");
       assert.equal(succeeded.at(-1)?.data.email, "alice@example.com");
       assert.equal(succeeded.at(-1)?.data.issuer, provider.url);
-      const created = await auditEvents(tessera.ctx, "session.created");
+      const created = await auditEventsOfType(tessera, "session.created");
       assert.equal(created.at(-2)?.data.method, "sso");
     });
 
@@ -357,7 +357,7 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
         const visit = await new Browser().visit(loginUrl(hint));
         assert.equal(visit.status, status, visit.text);
         assert.equal(visit.body.code, code);
-        const [event] = (await auditEvents(tessera.ctx, "sso.login.failed")).slice(-1);
+        const [event] = (await auditEventsOfType(tessera, "sso.login.failed")).slice(-1);
         assert.equal(event?.data.reason, reason);
         assert.equal(event?.org_id, orgId);
         const sessionsAfter = await tessera.ctx.db.selectFrom("sessions").select("id").execute();
@@ -400,9 +400,9 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
         .where("email", "=", "grace@example.com")
         .executeTakeFirstOrThrow();
       assert.equal(user.password_hash, null);
-      const [created] = (await auditEvents(tessera.ctx, "user.created")).slice(-1);
+      const [created] = (await auditEventsOfType(tessera, "user.created")).slice(-1);
       assert.equal(created?.data.via, "sso");
-      const [succeeded] = (await auditEvents(tessera.ctx, "sso.login.succeeded")).slice(-1);
+      const [succeeded] = (await auditEventsOfType(tessera, "sso.login.succeeded")).slice(-1);
       assert.equal(succeeded?.data.provisioned, "user");
 
       const second = await new Browser().visit(loginUrl("grace"));

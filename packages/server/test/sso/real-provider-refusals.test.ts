@@ -15,14 +15,13 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { Browser, type Visit } from "@tessera/test-kit/browser.ts";
+import { type ChildServer, oidcProviderScript, startChildServer } from "@tessera/test-kit/child-process.ts";
+import { auditEventsOfType, createMember } from "@tessera/test-kit/fixtures.ts";
+import { type IdTokenTamperingProxy, startIdTokenTamperingProxy } from "@tessera/test-kit/id-token-tampering-proxy.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, type JWTPayload, jwtVerify } from "jose";
-import { Browser, type Visit } from "../helpers/browser.ts";
-import { type ChildServer, startChildServer } from "../helpers/child-process.ts";
-import { auditEvents, createPerson } from "../helpers/directory.ts";
-import { type IdTokenTamperingProxy, startIdTokenTamperingProxy } from "../helpers/id-token-tampering-proxy.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 
-const providerScript = new URL("../helpers/oidc-provider-process.ts", import.meta.url);
 const clientId = "tessera-test-client";
 const clientSecret = "oidc-client-secret-for-the-refusal-tests-0123456789";
 /** A second client registered at the same provider: its ID tokens name it, not Tessera, as audience. */
@@ -131,12 +130,12 @@ describe("ID token refusals against a real OpenID provider (oidc-provider), thro
   /** The refusal, exactly as id-token-checks.test.ts asserts it, and that it came from one token-endpoint answer. */
   async function assertRefusedAs(reason: string, finish: () => Promise<Visit>): Promise<void> {
     const sessionsBefore = await sessionCount();
-    const failuresBefore = (await auditEvents(tessera.ctx, "sso.login.failed")).length;
+    const failuresBefore = (await auditEventsOfType(tessera, "sso.login.failed")).length;
     const visit = await finish();
     assert.equal(visit.status, 401, visit.text);
     assert.equal(visit.body.code, "sso_id_token_invalid");
     assert.equal(visit.headers.get("content-type"), "application/problem+json; charset=utf-8");
-    const failures = await auditEvents(tessera.ctx, "sso.login.failed");
+    const failures = await auditEventsOfType(tessera, "sso.login.failed");
     assert.equal(failures.length, failuresBefore + 1, "the refusal was audited once");
     const [event] = failures.slice(-1);
     assert.equal(event?.data.reason, reason);
@@ -174,17 +173,17 @@ describe("ID token refusals against a real OpenID provider (oidc-provider), thro
       OIDC_JWKS: JSON.stringify(sharedKeys),
     };
     proxy = await startIdTokenTamperingProxy();
-    provider = await startChildServer(providerScript, {
+    provider = await startChildServer(oidcProviderScript, {
       ...common,
       OIDC_ISSUER: proxy.url,
       OIDC_EXTRA_CLIENTS: JSON.stringify([otherClient]),
     });
     proxy.forwardTo(provider.url);
-    otherIssuer = await startChildServer(providerScript, common);
+    otherIssuer = await startChildServer(oidcProviderScript, common);
     // The test's own look at the keys goes to the provider directly, not through the proxy.
     providerKeys = createRemoteJWKSet(new URL(`${provider.url}/jwks`));
 
-    await createPerson(tessera.ctx, { email: "alice@example.com", orgId: tessera.orgId });
+    await createMember(tessera, { password: null, email: "alice@example.com", orgId: tessera.orgId });
     const adminToken = await tessera.login();
     const configured = await tessera.request(`/admin/orgs/${tessera.orgId}/sso`, {
       method: "PUT",

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { openTestStorage, testStore } from "@tessera/test-kit/test-database.ts";
 import pg from "pg";
 import type { ChangeEvent } from "../../src/storage/change-feed.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { changeFeedApplicationName } from "../../src/storage/dialects/postgres/notify-change-feed.ts";
-import { openTestStorage, testStore } from "../helpers/test-database.ts";
 
 /** Collects events and lets a test await the next one matching a condition. */
 function recorder() {

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { createTestDatabase, type TestDatabase, testStore } from "@tessera/test-kit/test-database.ts";
 import { bootstrap } from "../../src/bootstrap.ts";
 import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
 import { openStorage } from "../../src/storage/open-storage.ts";
-import { createTestDatabase, type TestDatabase, testStore } from "../helpers/test-database.ts";
 
 describe(`concurrent first starts on an empty ${testStore} database`, () => {
   let database: TestDatabase | undefined;

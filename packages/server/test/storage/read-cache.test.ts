@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { addMemberWithSession, assertProblem, createApiKey } from "@tessera/test-kit/admin.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import SQLite from "better-sqlite3";
 import pg from "pg";
 import { ExactReadCache } from "../../src/storage/read-cache.ts";
-import { addMemberWithSession, assertProblem, createApiKey } from "../helpers/admin.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 
 describe("ExactReadCache", () => {
   const rows = (id: number) => [`sessions:${id}`, `users:${id * 10}`] as const;

@@ -2,9 +2,6 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Kysely, sql } from "kysely";
-import { hashToken } from "../../src/crypto/tokens.ts";
-import type { Database } from "../../src/storage/schema.ts";
 import {
   countRows,
   createMember,
@@ -12,9 +9,12 @@ import {
   setMembershipActive,
   setMembershipRole,
   setUserActive,
-} from "../helpers/fixtures.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { testStore } from "../helpers/test-database.ts";
+} from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { testStore } from "@tessera/test-kit/test-database.ts";
+import { type Kysely, sql } from "kysely";
+import { hashToken } from "../../src/crypto/tokens.ts";
+import type { Database } from "../../src/storage/schema.ts";
 
 /** Every cell of every table, read through the instance's own connection (either store). */
 async function everyStoredValue(db: Kysely<Database>): Promise<string[]> {

@@ -7,8 +7,8 @@ import {
   setMembershipActive,
   setMembershipRole,
   setUserActive,
-} from "../helpers/fixtures.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+} from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 /** DESIGN §2: every request re-checks user, membership and role from current data. */
 describe("live checks on the next request", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createMember, type FixtureMember, lockoutState, setPasswordPolicy } from "../helpers/fixtures.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { createMember, type FixtureMember, lockoutState, setPasswordPolicy } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 describe("per-account lockout", () => {
   let tessera: TestInstance;

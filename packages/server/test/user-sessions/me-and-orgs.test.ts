@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { rolePermissions } from "@tessera/protocol";
-import { addMembership, createMember, createOrg, setPasswordPolicy } from "../helpers/fixtures.ts";
-import { adminEmail, startTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { addMembership, createMember, createOrg, setPasswordPolicy } from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 describe("GET /user/users/me and GET /user/orgs", () => {
   let tessera: TestInstance;

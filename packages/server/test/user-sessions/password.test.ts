@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { countRows, createMember, type FixtureMember, setPasswordPolicy } from "@tessera/test-kit/fixtures.ts";
+import { adminEmail, startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import { verifyPassword } from "../../src/crypto/passwords.ts";
-import { countRows, createMember, type FixtureMember, setPasswordPolicy } from "../helpers/fixtures.ts";
-import { adminEmail, startTestInstance, type TestInstance } from "../helpers/instance.ts";
 
 const day = 86_400;
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { createMember, memberPassword, setSessionPolicy } from "@tessera/test-kit/fixtures.ts";
+import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 import { hashToken } from "../../src/crypto/tokens.ts";
-import { createMember, setSessionPolicy } from "../helpers/fixtures.ts";
-import { startTestInstance, type TestInstance } from "../helpers/instance.ts";
 
 const renew = (tessera: TestInstance, token: string, scheme = "Bearer") =>
   tessera.request("/user/authenticate", { headers: { authorization: `${scheme} ${token}` } });
@@ -190,7 +190,7 @@ describe("the absolute cap", () => {
   it("caps the first window too when the absolute lifetime is shorter than the idle window", async () => {
     await setSessionPolicy(tessera, tessera.orgId, { userIdleSeconds: 900, userAbsoluteSeconds: 300 });
     const response = await tessera.request("/user/authenticate", {
-      body: { email: (await createMember(tessera)).email, password: "members-password-0001" },
+      body: { email: (await createMember(tessera)).email, password: memberPassword },
     });
     assert.equal(response.status, 200);
     assert.equal(response.body.expiresIn, 300);

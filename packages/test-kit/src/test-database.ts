@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { StorageDialect } from "@tessera/server/internal/storage/dialects/dialect.ts";
+import { openStorage } from "@tessera/server/internal/storage/open-storage.ts";
 import pg from "pg";
-import type { StorageDialect } from "../../src/storage/dialects/dialect.ts";
-import { openStorage } from "../../src/storage/open-storage.ts";
 
 export type TestStore = "sqlite" | "postgres";
 

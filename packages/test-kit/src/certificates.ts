@@ -7,7 +7,7 @@ import {
   type KeyPair,
   type Validity,
   validFor,
-} from "../../src/certificates/generate.ts";
+} from "@tessera/server/internal/certificates/generate.ts";
 
 export interface ClientCredentials {
   cert: string;

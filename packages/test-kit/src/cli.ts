@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-
-const cliMain = fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.url));
+import { cliEntry } from "./spawn-server.ts";
 
 export interface CliRun {
   child: ChildProcess;
@@ -13,7 +11,7 @@ export interface CliRun {
 
 /** Runs the real `tessera` command in its own process. */
 export function runCli(args: string[]): CliRun {
-  const child = spawn(process.execPath, ["--import", "tsx", cliMain, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", cliEntry, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => {

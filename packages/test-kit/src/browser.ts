@@ -1,3 +1,5 @@
+import { parseJsonBody } from "./http.ts";
+
 /**
  * A minimal browser for sign-on tests: real HTTP through fetch, following redirects by hand and
  * keeping cookies per host (like a browser, ignoring the port), so that an identity provider's
@@ -65,12 +67,7 @@ export class Browser {
         continue;
       }
       const text = await response.text();
-      let body: unknown;
-      try {
-        body = text === "" ? undefined : JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
+      const body = parseJsonBody(text);
       return { status: response.status, url: current.href, headers: response.headers, text, body, chain };
     }
     throw new Error(`too many redirects: ${chain.join(" -> ")}`);

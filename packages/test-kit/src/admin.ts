@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import type { Role } from "@tessera/protocol";
-import type { Database } from "../../src/storage/schema.ts";
+import { memberPassword, uniqueEmail } from "./fixtures.ts";
 import type { TestInstance, TestResponse } from "./instance.ts";
 
-/** The password every member created by these helpers gets; long enough for the default policy. */
-export const memberPassword = "a long enough member password";
-
-let sequence = 0;
-
-/** A fresh, unique email for a test user. */
-export function uniqueEmail(prefix = "user"): string {
-  sequence += 1;
-  return `${prefix}-${sequence}@example.com`;
-}
+/** Set-up and checks through the administration API, as an admin would do them. */
 
 export interface AddedUser {
   id: number;
@@ -21,7 +12,7 @@ export interface AddedUser {
   role: Role;
 }
 
-/** Adds a user to `orgId` through the admin API (asserting 201) and returns the created row. */
+/** Adds a user to `orgId` (asserting 201), with `memberPassword` unless told otherwise, and returns the created row. */
 export async function addUser(
   tessera: TestInstance,
   adminToken: string,
@@ -74,15 +65,6 @@ export async function auditEvents(tessera: TestInstance, token: string, orgId = 
   const response = await tessera.request(`/admin/orgs/${orgId}/audit?limit=1000`, { token });
   assert.equal(response.status, 200, response.text);
   return response.body;
-}
-
-/** How many rows a table holds: to prove that a refused write left nothing behind. */
-export async function countRows(tessera: TestInstance, table: keyof Database): Promise<number> {
-  const row = await tessera.ctx.db
-    .selectFrom(table)
-    .select((eb) => eb.fn.countAll<number>().as("count"))
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
 }
 
 /** Asserts a problem+json answer with `status` and the registry `code`. */

@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
+/** The kit's identity providers, each a script for `startChildServer`. */
+export const oidcProviderScript = new URL("./oidc-provider-process.ts", import.meta.url);
+export const faultyIdentityProviderScript = new URL("./faulty-identity-provider.ts", import.meta.url);
+
 export interface ChildServer {
   url: string;
   /** Everything the process wrote, for assertions and failure messages. */
@@ -46,14 +50,4 @@ export async function startChildServer(script: URL, env: Record<string, string>)
         child.kill("SIGTERM");
       }),
   };
-}
-
-/** A loopback port that was free a moment ago (for servers whose URL must be known before they start). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === "object" && address ? address.port : 0;
 }

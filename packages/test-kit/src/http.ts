@@ -34,12 +34,15 @@ export function createRequester(baseUrl: string): Requester {
       body,
     });
     const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text };
+    return { status: response.status, headers: response.headers, body: parseJsonBody(text), text };
   };
+}
+
+/** An answer's body as JSON, or undefined when it is empty or not JSON (tests inspect either). */
+export function parseJsonBody(text: string): unknown {
+  try {
+    return text === "" ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

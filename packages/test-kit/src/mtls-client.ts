@@ -1,4 +1,5 @@
 import { request } from "node:https";
+import { parseJsonBody } from "./http.ts";
 
 export interface MtlsRequestOptions {
   method?: string;
@@ -40,13 +41,7 @@ export function mtlsRequest(url: string, options: MtlsRequestOptions): Promise<M
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          let body: unknown;
-          try {
-            body = text === "" ? undefined : JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, body, text });
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: parseJsonBody(text), text });
         });
         response.on("error", reject);
       },

@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
+import { parseJsonBody } from "./http.ts";
 
 export interface RawResponse {
   status: number;
@@ -29,13 +30,7 @@ export function rawRequest(
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          let body: unknown;
-          try {
-            body = text === "" ? undefined : JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, body });
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, body: parseJsonBody(text) });
         });
         response.on("error", reject);
       },

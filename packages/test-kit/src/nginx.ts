@@ -1,8 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./ports.ts";
 
 const nginxCandidates = ["/usr/sbin/nginx", "/usr/bin/nginx"];
 
@@ -27,19 +27,6 @@ export function ensureNginx(): string {
   const installed = nginxCandidates.find((path) => existsSync(path));
   if (!installed) throw new Error("nginx is not installed and apt-get could not install it");
   return installed;
-}
-
-/** A free loopback port (closed again before nginx binds it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningNginx {

@@ -2,7 +2,8 @@
  * A real OpenID provider for tests: panva's oidc-provider in its own process on a loopback port,
  * with one confidential client and scripted accounts. Logins are scripted: the interaction route
  * signs in the account named by the authorization request's `login_hint` (an account id or email)
- * and grants the requested scopes, with no page in between. Started by `startOidcProvider`.
+ * and grants the requested scopes, with no page in between. Started with
+ * `startChildServer(oidcProviderScript, env)` (child-process.ts).
  *
  * Environment: OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URIS (comma-separated),
  * OIDC_ACCOUNTS (JSON: { "<sub>": { email, email_verified?, name? } }).

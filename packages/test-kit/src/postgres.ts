@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { freePort } from "./ports.ts";
 
 /**
  * A real PostgreSQL server for tests: Debian's `postgresql` package (installed when missing),
@@ -61,19 +61,6 @@ export function ensurePostgresBinaries(): string {
   const installed = findPostgresBinaries();
   if (!installed) throw new Error("apt-get installed postgresql but initdb and pg_ctl are still not found");
   return installed;
-}
-
-/** A port nobody listens on right now (the server binds it a moment later). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** initdb refuses to run as root: as root, the cluster belongs to the `postgres` system user. */

@@ -1,15 +1,27 @@
 import { once } from "node:events";
-import { createServer, request, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http";
 
 export type Fault = "503" | "429" | "reset";
 
+/** One request the proxy received, as the client sent it. */
+export interface ProxiedRequest {
+  /** "METHOD path", without the query. */
+  key: string;
+  headers: IncomingHttpHeaders;
+  /** The body so far (all of it once the request has arrived). */
+  body: string;
+}
+
 /**
- * A real HTTP proxy in front of a test instance that counts requests per "METHOD path" and
- * injects faults the real server would not produce on demand: a 503 or 429 answer, or a
- * connection reset (a network failure). Test-only stand-in for an unreliable network.
+ * A real HTTP proxy in front of a test instance that records every request ("METHOD path",
+ * headers and body) and injects faults the real server would not produce on demand: a 503 or
+ * 429 answer, or a connection reset (a network failure). Test-only stand-in for an unreliable
+ * network; every answer that is not a fault comes from the real server.
  */
 export class FaultProxy {
   readonly counts = new Map<string, number>();
+  readonly requests: ProxiedRequest[] = [];
+  private readonly abandonedCounts = new Map<string, number>();
   private readonly faults = new Map<string, Fault[]>();
   private server: Server | undefined;
   url = "";
@@ -25,11 +37,21 @@ export class FaultProxy {
     return this.counts.get(methodAndPath) ?? 0;
   }
 
+  /** Requests to "METHOD path" whose client went away before the server's answer was through. */
+  abandoned(methodAndPath: string): number {
+    return this.abandonedCounts.get(methodAndPath) ?? 0;
+  }
+
   async start(): Promise<void> {
     const target = new URL(this.target);
     this.server = createServer((incoming, outgoing) => {
       const key = `${incoming.method} ${(incoming.url ?? "").split("?")[0]}`;
       this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+      const recorded: ProxiedRequest = { key, headers: incoming.headers, body: "" };
+      this.requests.push(recorded);
+      incoming.on("data", (chunk: Buffer) => {
+        recorded.body += chunk.toString("utf8");
+      });
       const fault = this.faults.get(key)?.shift();
       if (fault === "reset") {
         incoming.socket.destroy();
@@ -58,7 +80,16 @@ export class FaultProxy {
           answer.pipe(outgoing);
         },
       );
-      forwarded.on("error", () => outgoing.destroy());
+      let upstreamFailed = false;
+      forwarded.on("error", () => {
+        upstreamFailed = true;
+        outgoing.destroy();
+      });
+      outgoing.on("close", () => {
+        if (outgoing.writableFinished || upstreamFailed) return;
+        this.abandonedCounts.set(key, (this.abandonedCounts.get(key) ?? 0) + 1);
+        forwarded.destroy();
+      });
       incoming.pipe(forwarded);
     });
     this.server.listen(0, "127.0.0.1");

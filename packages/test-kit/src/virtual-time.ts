@@ -1,5 +1,5 @@
-import type { TestClock } from "../../../server/test/helpers/test-clock.ts";
-import type { ClientClock } from "../../src/clock.ts";
+import type { ClientClock } from "@tessera/client";
+import type { TestClock } from "./test-clock.ts";
 
 interface Timer {
   id: number;

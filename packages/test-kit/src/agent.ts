@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { createPubkeyJwt } from "../../../client/src/pubkey-jwt.ts";
-import { addUser, uniqueEmail } from "./admin.ts";
+import { createPubkeyJwt } from "@tessera/client";
+import { addUser } from "./admin.ts";
+import { uniqueEmail } from "./fixtures.ts";
 import type { TestInstance, TestResponse } from "./instance.ts";
 
 /** A service user with a registered RSA key, for key-pair login on the HTTP listener. */

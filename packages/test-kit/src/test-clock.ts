@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from "../../src/clock.ts";
+import type { Clock, TimerHandle } from "@tessera/server/internal/clock.ts";
 
 interface VirtualTimer {
   /** Scheduling order: timers due at the same time fire in the order they were set. */
