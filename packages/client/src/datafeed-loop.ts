@@ -7,7 +7,7 @@ import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 import type { ServiceSession } from "./service-session.ts";
 
 /**
- * One event in Symphony's `V4Event` envelope (DESIGN §3 "Datafeeds"). `type` and `payload`
+ * One event in Symphony's `V4Event` envelope (contract §3 "Datafeeds"). `type` and `payload`
  * name an org security or audit event.
  *
  * @example

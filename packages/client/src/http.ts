@@ -2,7 +2,7 @@ import { type Dispatcher, fetch, type RequestInit, type Response } from "undici"
 import { errorFromResponse, networkError } from "./errors.ts";
 
 /**
- * One JSON call to Tessera: sends `Content-Type: application/json` (as the seed systems'
+ * One JSON call to Tessera: sends `Content-Type: application/json` (as the clients of the APIs Tessera reproduces'
  * clients do, also without a body), maps any failure to a typed error and parses the answer.
  * Internal: sessions build on it; callers use `session.fetch`.
  */

@@ -99,7 +99,7 @@ interface ServiceTokens {
 }
 
 /**
- * A service (bot) session (DESIGN §2, §3): a session token from the pod and a key-manager
+ * A service (bot) session (contract §2, §3): a session token from the pod and a key-manager
  * token, obtained with a client certificate over mutual TLS or with an RSA key pair. Service
  * sessions are not renewed: they are used until a 401, then authenticated again. That
  * re-authentication is single-flight (50 concurrent calls meeting a 401 cause one login).
@@ -344,7 +344,7 @@ export class ServiceSession extends TypedEmitter<ServiceSessionEvents> implement
           ? (options.sessionAuthUrl ?? options.podUrl)
           : (options.keyManagerUrl ?? options.sessionAuthUrl ?? options.podUrl);
       const path = target === "pod" ? "/sessionauth/v1/authenticate" : "/keyauth/v1/authenticate";
-      // No body and no Content-Type: what the seed asks for, and accepted in Tessera's strict mode too.
+      // No body and no Content-Type: what Symphony's API reference asks for, and accepted in Tessera's strict mode too.
       answer = await callJson<SymphonyToken>(resolveUrl(base, path), {
         method: "POST",
         dispatcher: this.dispatcher,

@@ -126,7 +126,7 @@ interface StoredLogin {
 const defaultRenewal: RenewalOptions = { autoRenew: true, fraction: 2 / 3, jitterFraction: 0.1, minLeadMs: 60_000 };
 
 /**
- * A user session that keeps itself alive (DESIGN §2): it renews its token before each 15-minute
+ * A user session that keeps itself alive (contract §2): it renews its token before each 15-minute
  * window closes, on a timer that does not keep the process alive, with jitter; renewals are
  * single-flight and retry network failures, 429 and 5xx while the window is open. If the
  * session lapses anyway (a 401, for example after the machine slept) it logs in again with the

@@ -112,7 +112,7 @@ describe("UserSession continuity", () => {
     const oldToken = session.token;
 
     // The process is suspended: server time runs on, no client timer fires.
-    tessera.clock.advance(40 * minute);
+    await tessera.clock.advance(40 * minute);
     await time.advance(0);
 
     assert.deepEqual(
@@ -140,7 +140,7 @@ describe("UserSession continuity", () => {
     });
     const events = recordEvents(session);
 
-    tessera.clock.advance(40 * minute);
+    await tessera.clock.advance(40 * minute);
     await time.advance(0);
 
     assert.deepEqual(

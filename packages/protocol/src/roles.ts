@@ -1,4 +1,4 @@
-/** Roles a membership can hold in an organisation (DESIGN §8). */
+/** Roles a membership can hold in an organisation (contract §8). */
 export const roles = ["owner", "admin", "auditor", "member", "service"] as const;
 export type Role = (typeof roles)[number];
 

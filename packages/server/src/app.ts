@@ -11,7 +11,6 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/config.ts";
 import type { AppContext } from "./context.ts";
 import { prepareDummyPassword } from "./crypto/passwords.ts";
-import { startExpirySweeper } from "./datafeeds/expiry-sweeper.ts";
 import type { DatafeedTiming } from "./datafeeds/read.ts";
 import { datafeedRoutes } from "./datafeeds/routes.ts";
 import { createFastify } from "./http/create-fastify.ts";
@@ -25,6 +24,7 @@ import { certificateLoginRoutes } from "./service-sessions/certificate-routes.ts
 import { keyPairLoginRoutes } from "./service-sessions/key-pair-routes.ts";
 import { serviceSessionRoutes } from "./service-sessions/routes.ts";
 import { sessionAdminRoutes } from "./sessions/admin-routes.ts";
+import { startExpirySweeper } from "./sessions/expiry-sweeper.ts";
 import { ssoAdminRoutes } from "./sso/admin-routes.ts";
 import { ssoRoutes } from "./sso/routes.ts";
 import type { StorageDialect } from "./storage/dialects/dialect.ts";

@@ -10,7 +10,7 @@ import { serviceSessionRoutes } from "./service-sessions/routes.ts";
 export type MtlsListenerRole = "pod" | "keymanager";
 
 /**
- * A mutual-TLS listener (DESIGN §1): the pod's serves `/sessionauth`, key-pair login
+ * A mutual-TLS listener (contract §1): the pod's serves `/sessionauth`, key-pair login
  * (`/login/pubkey`) and the calls made with a session token; the key manager's serves
  * `/keyauth` and `/relay/pubkey`. Never listens by itself.
  */

@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { roles } from "../roles.ts";
 
-/** Positive integer identifiers, as both seed systems use. */
+/** Positive integer identifiers, as both APIs Tessera reproduces use. */
 export const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
 // At most 15 digits: every such number is below 2^53 and survives Number() exactly.

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.ts";
 
 /**
- * Per-address throttle of failed logins (DESIGN §4), beside the per-account lockout: it slows
+ * Per-address throttle of failed logins (contract §4), beside the per-account lockout: it slows
  * one address that sprays many accounts. In memory, per node; windows follow `clock`, like every expiry.
  */
 export class AddressThrottle {

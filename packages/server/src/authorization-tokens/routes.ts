@@ -14,7 +14,7 @@ function narrowToScope(held: readonly string[], scope: string | undefined): read
   return held.filter((permission) => asked.has(permission));
 }
 
-/** DESIGN §2–§3: fresh authorization tokens for live sessions, and the keys that verify them. */
+/** contract §2–§3: fresh authorization tokens for live sessions, and the keys that verify them. */
 export function authorizationTokenRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post("/login/idm/tokens", {

@@ -4,7 +4,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../storage/schema.ts";
 
 export const signingAlgorithm = "ES256";
-/** An authorization token lives at most this long (DESIGN §2). */
+/** An authorization token lives at most this long (contract §2). */
 export const maxAuthorizationTokenMs = 5 * 60_000;
 
 export interface SigningKey {

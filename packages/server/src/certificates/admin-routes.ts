@@ -8,7 +8,7 @@ import { addTrustedCa, listTrustedCas, removeTrustedCa } from "./trusted-cas.ts"
 
 const tags = adminTags("certificates");
 
-/** DESIGN §8: the CAs an org trusts for its service users' client certificates; effective at once. */
+/** contract §8: the CAs an org trusts for its service users' client certificates; effective at once. */
 export function trustedCaAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     const org = orgRoutes(app, ctx);

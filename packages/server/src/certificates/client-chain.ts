@@ -23,7 +23,7 @@ export interface VerifiedChain {
   path: X509Certificate[];
   /**
    * Issuers the client sent above the highest trusted CA (when an org trusts an intermediate):
-   * not needed for trust, but the seed's key-size rule names the root, so they are checked too.
+   * not needed for trust, but the key-size rule names the root, so they are checked too.
    */
   above: X509Certificate[];
   trustingOrgIds: number[];

@@ -12,7 +12,7 @@ import {
   validFor,
 } from "./generate.ts";
 
-/** Where the dev CA and server certificate live (DESIGN §7). */
+/** Where the dev CA and server certificate live (contract §7). */
 export function devTlsPaths(dataDir: string) {
   const dir = join(dataDir, "tls");
   return {

@@ -10,7 +10,7 @@ export interface ListenAddress {
   port: number;
 }
 
-/** Every operator setting, resolved and validated (DESIGN §7). */
+/** Every operator setting, resolved and validated (contract §7). */
 export interface Config {
   dataDir: string;
   httpAddr: ListenAddress;
@@ -31,7 +31,7 @@ export interface Config {
   trustProxy: string | undefined;
   /** Tessera's public base URL (no trailing slash), from which the SSO redirect URI is built. */
   publicUrl: string | undefined;
-  /** Reject any Content-Type on the bodiless service-session authenticate calls (the seed's letter). */
+  /** Reject any Content-Type on the bodiless service-session authenticate calls (the letter of Symphony's reference). */
   sessionauthStrictContentType: boolean;
   /** `iss` of authorization tokens. */
   issuer: string;

@@ -5,7 +5,7 @@ import { TesseraError } from "../errors/tessera-error.ts";
 type HeaderValue = string | string[] | undefined;
 
 /**
- * The agent's caller (DESIGN §3 "Datafeeds"): a live `sessionToken` and a live
+ * The agent's caller (contract §3 "Datafeeds"): a live `sessionToken` and a live
  * `keyManagerToken` of the same user, both checked from current data. 401 otherwise.
  */
 export async function requireAgentCaller(

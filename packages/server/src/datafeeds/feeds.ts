@@ -5,7 +5,7 @@ import { TesseraError } from "../errors/tessera-error.ts";
 import type { DatafeedTable } from "../storage/schema.ts";
 import { latestSettledPosition } from "./positions.ts";
 
-/** At most this many feeds per user (DESIGN §3). */
+/** At most this many feeds per user (contract §3). */
 export const maxFeedsPerUser = 20;
 
 /** The user (and org) a feed belongs to. */

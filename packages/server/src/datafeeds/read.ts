@@ -8,7 +8,7 @@ import { type DatafeedRow, findDatafeed } from "./feeds.ts";
 import { type FeedPosition, isAfter, latestSettledPosition } from "./positions.ts";
 import { AuditWakeUp } from "./wake-up.ts";
 
-/** How long reads wait and when unacknowledged events come back (DESIGN §3: 30 s each). */
+/** How long reads wait and when unacknowledged events come back (contract §3: 30 s each). */
 export interface DatafeedTiming {
   longPollMs: number;
   redeliveryMs: number;

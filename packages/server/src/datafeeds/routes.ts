@@ -16,7 +16,7 @@ import { type DatafeedTiming, defaultDatafeedTiming, readDatafeed } from "./read
 const tags = ["Datafeeds"];
 const security = [{ sessionToken: [], keyManagerToken: [] }];
 
-/** Symphony's datafeed v5 on the agent (DESIGN §3 "Datafeeds"). */
+/** Symphony's datafeed v5 on the agent (contract §3 "Datafeeds"). */
 export function datafeedRoutes(
   ctx: AppContext,
   timing: DatafeedTiming = defaultDatafeedTiming,

@@ -87,7 +87,7 @@ export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {
       : Fastify(common)
   ).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Clients of the seed systems send Content-Type: application/json on bodiless requests:
+  // Clients of the APIs Tessera reproduces send Content-Type: application/json on bodiless requests:
   // an empty body is "no body", never an error.
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {

@@ -49,7 +49,7 @@ const ForwardAuthQuery = Type.Object(
   { additionalProperties: true },
 );
 
-/** DESIGN §3 "For resource servers": RFC 7662 introspection and forward-auth for reverse proxies. */
+/** contract §3 "For resource servers": RFC 7662 introspection and forward-auth for reverse proxies. */
 export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     // RFC 7662 callers post a form; JSON is accepted too.

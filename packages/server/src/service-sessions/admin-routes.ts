@@ -16,7 +16,7 @@ import { addRsaKey, listRsaKeys, removeRsaKey } from "./rsa-keys.ts";
 
 const tags = adminTags("service users");
 
-/** DESIGN §8: applications, whose names service users cannot hold while they are live. */
+/** contract §8: applications, whose names service users cannot hold while they are live. */
 export function applicationAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     const org = orgRoutes(app, ctx);
@@ -60,7 +60,7 @@ export function applicationAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypeb
   };
 }
 
-/** DESIGN §8: service users' RSA public keys for key-pair login. */
+/** contract §8: service users' RSA public keys for key-pair login. */
 export function rsaKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     const org = orgRoutes(app, ctx);

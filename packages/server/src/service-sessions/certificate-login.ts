@@ -14,7 +14,7 @@ import { assertNoApplicationConflict } from "./applications.ts";
 import { auditServiceLoginRefusal } from "./login-refusals.ts";
 
 /**
- * DESIGN §3: who a client certificate names, after every rule in its order. The TLS layer
+ * contract §3: who a client certificate names, after every rule in its order. The TLS layer
  * accepted any certificate so that each refusal gets its own JSON reason here:
  * 401 no certificate, untrusted chain, expired or not yet valid; 403 weak key, unknown CN,
  * or an application of the same name.

@@ -12,7 +12,7 @@ export interface ServiceLoginAttempt {
 }
 
 /**
- * Runs a service login and, when it is refused, writes `login.failed` (DESIGN §3: failed logins
+ * Runs a service login and, when it is refused, writes `login.failed` (contract §3: failed logins
  * are security events, and datafeeds carry them) to every org the attempt names: the orgs that
  * trust the certificate, or those where a service user of that name exists. An attempt that
  * names no org is recorded without one, as unknown emails are for password logins.

@@ -12,9 +12,9 @@ export function acceptAnyBodyAsBytes(scope: FastifyInstance): void {
 }
 
 /**
- * DESIGN §3: the certificate authenticate calls carry no body (400 otherwise). Symphony's
+ * contract §3: the certificate authenticate calls carry no body (400 otherwise). Symphony's
  * official clients send `Content-Type: application/json` with an empty body, which is
- * accepted unless the strict setting asks for the seed's letter: no Content-Type at all.
+ * accepted unless the strict setting asks for the letter of Symphony's reference: no Content-Type at all.
  */
 export function assertNoRequestBody(ctx: AppContext, request: FastifyRequest): void {
   const body = request.body;

@@ -7,7 +7,7 @@ import { revokeSessions } from "../sessions/revoke-sessions.ts";
 const tags = ["Service sessions"];
 const sessionTokenSecurity = [{ sessionToken: [] }];
 
-/** Symphony's calls made with a `sessionToken` header (DESIGN §3 "Service sessions"). */
+/** Symphony's calls made with a `sessionToken` header (contract §3 "Service sessions"). */
 export function serviceSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post("/sessionauth/v1/logout", {

@@ -63,7 +63,7 @@ async function openSession(
   return { token, sessionId };
 }
 
-/** The answer of a login or renewal: the token and its window, as clients of the seed API read it. */
+/** The answer of a login or renewal: the token and its window, as clients of that API read it. */
 export function userSessionResponse(
   token: string,
   expiresAt: number,

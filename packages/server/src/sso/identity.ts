@@ -21,7 +21,7 @@ export interface ResolvedSsoUser {
 }
 
 /**
- * Maps a verified identity to a Tessera user in the org (identity rules of issue 5): linked by
+ * Maps a verified identity to a Tessera user in the org (docs/sso.md, "Who may sign on"): linked by
  * verified email; deactivated users and memberships are refused; unknown users are created (or
  * given a membership) with the default role when just-in-time provisioning is on. Provisioning and
  * the success audit commit together; a refusal writes nothing.

@@ -1,6 +1,6 @@
 /**
  * The per-node cache of the reads every authenticated request makes (token → session, user,
- * membership, org; an org's password and session policies). It must be exact (DESIGN §1): an
+ * membership, org; an org's password and session policies). It must be exact (contract §1): an
  * entry is dropped before any request can see the change of a row it was read from, whoever
  * made it.
  */

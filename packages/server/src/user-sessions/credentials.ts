@@ -27,7 +27,7 @@ export async function listActiveOrgs(ctx: AppContext, userId: number): Promise<A
 }
 
 /**
- * Picks the org a login or password change is for (DESIGN §3, §7): `selectedOrg` when given,
+ * Picks the org a login or password change is for (contract §3, §7): `selectedOrg` when given,
  * else the only active org; several orgs without `selectedOrg` is 400 listing their ids.
  */
 export function chooseOrg(activeOrgs: ActiveOrg[], selectedOrg: number | null | undefined): ActiveOrg {

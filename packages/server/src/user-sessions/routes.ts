@@ -23,7 +23,7 @@ import { changePassword } from "./password.ts";
 
 const tags = ["User sessions"];
 
-/** DESIGN §3 "User sessions": the paths and fields of the seed product's API. */
+/** contract §3 "User sessions": the paths and fields of the user-session API Tessera reproduces. */
 export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post("/user/authenticate", {

@@ -56,7 +56,7 @@ async function findOrgUser(db: Kysely<Database>, orgId: number, userId: number):
 
 /**
  * Role `service` is for service users. Besides it, a service user may hold only the read-only
- * `auditor` role: a monitoring integration that reads the org's datafeed (DESIGN §3).
+ * `auditor` role: a monitoring integration that reads the org's datafeed (contract §3).
  */
 function assertRoleFitsKind(role: Role, kind: UserKind): void {
   const fits = kind === "service" ? role === "service" || role === "auditor" : role !== "service";

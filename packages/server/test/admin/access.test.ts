@@ -9,7 +9,7 @@ interface RouteCase {
   method: string;
   path: (orgId: number | string, id: number | string) => string;
   body?: () => unknown;
-  /** Whether an auditor may call it (DESIGN §8: auditors read sessions and audit events; also users). */
+  /** Whether an auditor may call it (contract §8: auditors read sessions and audit events; also users). */
   auditor: boolean;
 }
 

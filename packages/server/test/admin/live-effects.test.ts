@@ -4,7 +4,7 @@ import { addMemberWithSession, assertProblem, createApiKey } from "@tessera/test
 import { memberPassword } from "@tessera/test-kit/fixtures.ts";
 import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
-/** DESIGN §2: a demotion, deactivation or revocation is felt on the next request, not at expiry. */
+/** contract §2: a demotion, deactivation or revocation is felt on the next request, not at expiry. */
 describe("admin changes felt on the next request", () => {
   let tessera: TestInstance;
   let adminToken: string;

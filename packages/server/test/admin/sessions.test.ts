@@ -68,10 +68,10 @@ describe("admin sessions", () => {
     assert.equal((await listSessions(`?userId=${member.id}`)).length, 1);
 
     // Keep the admin alive across the idle window; the member's session lapses.
-    tessera.clock.advanceSeconds(600);
+    await tessera.clock.advanceSeconds(600);
     const renewed = await tessera.request("/user/authenticate", { token: adminToken });
     adminToken = renewed.body.token;
-    tessera.clock.advanceSeconds(301);
+    await tessera.clock.advanceSeconds(301);
     assert.deepEqual(await listSessions(`?userId=${member.id}`), []);
   });
 

@@ -32,7 +32,7 @@ describe("loadConfig", () => {
     });
   }
 
-  it("has the defaults of DESIGN §7", () => {
+  it("has the defaults of contract §7", () => {
     const config = loadConfig({ argv: [], env: {} });
     assert.equal(config.dataDir, resolve("./data"));
     assert.deepEqual(config.httpAddr, { host: "127.0.0.1", port: 8080 });

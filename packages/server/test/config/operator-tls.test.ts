@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { ensureServerTls } from "../../src/certificates/dev-tls.ts";
 import { ConfigError } from "../../src/config/config.ts";
 
-/** TESSERA_TLS_CERT / TESSERA_TLS_KEY: a bad file stops start-up naming the setting (DESIGN §7). */
+/** TESSERA_TLS_CERT / TESSERA_TLS_KEY: a bad file stops start-up naming the setting (contract §7). */
 describe("the operator's server certificate", () => {
   let dir: string;
   let tls: { certPath: string; keyPath: string };

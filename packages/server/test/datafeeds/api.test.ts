@@ -19,7 +19,7 @@ import {
   type TestResponse,
   untilChangeFeedLive,
 } from "@tessera/test-kit/instance.ts";
-import { sweepExpiries } from "../../src/datafeeds/expiry-sweeper.ts";
+import { sweepExpiries } from "../../src/sessions/expiry-sweeper.ts";
 
 /** Symphony's error shape on /agent: {code: <status>, message, reason: <stable code>}. */
 function assertSymphonyError(response: TestResponse, status: number, reason: string): void {
@@ -29,7 +29,7 @@ function assertSymphonyError(response: TestResponse, status: number, reason: str
   assert.equal(typeof response.body?.message, "string");
 }
 
-describe("datafeeds: the agent's v5 API (DESIGN §3)", () => {
+describe("datafeeds: the agent's v5 API (contract §3)", () => {
   const longPollMs = 600;
   let tessera: TestInstance;
   let adminToken = "";

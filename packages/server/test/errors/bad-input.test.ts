@@ -266,7 +266,7 @@ describe("bad input", () => {
     });
     assert.ok(head.status >= 400 && head.status < 500, String(head.status));
     // A renewal would have started the 30-s grace after which the presented token dies.
-    tessera.clock.advance(31_000);
+    await tessera.clock.advance(31_000);
     assert.equal((await tessera.request("/user/users/me", { token })).status, 200);
   });
 

@@ -76,7 +76,7 @@ describe("operations endpoints", () => {
     const before = sample((await tessera.request("/metrics")).text, "tessera_live_sessions") ?? Number.NaN;
     await tessera.login();
     assert.equal(sample((await tessera.request("/metrics")).text, "tessera_live_sessions"), before + 1);
-    tessera.clock.advanceSeconds(900);
+    await tessera.clock.advanceSeconds(900);
     assert.equal(sample((await tessera.request("/metrics")).text, "tessera_live_sessions"), 0);
   });
 

@@ -174,7 +174,7 @@ describe("key-pair login and authorization tokens", () => {
       authorizationToken = response.body.authorizationToken;
     });
 
-    it("is an ES256 JWT with kid, verifiable with the published JWKS, carrying the claims of DESIGN §2", async () => {
+    it("is an ES256 JWT with kid, verifiable with the published JWKS, carrying the claims of contract §2", async () => {
       const header = decodeProtectedHeader(authorizationToken);
       assert.equal(header.alg, "ES256");
       assert.equal(typeof header.kid, "string");
@@ -222,7 +222,7 @@ describe("key-pair login and authorization tokens", () => {
         renewGraceSeconds: 30,
       });
       const short = (await podLogin(await loginToken())).body.token;
-      tessera.clock.advanceSeconds(3600 - 120);
+      await tessera.clock.advanceSeconds(3600 - 120);
       const response = await tessera.request("/login/idm/tokens", { method: "POST", headers: { sessionToken: short } });
       assert.equal(response.status, 200, response.text);
       assert.equal(response.body.expires_in, 120);
@@ -246,7 +246,7 @@ describe("key-pair login and authorization tokens", () => {
         headers: { sessionToken: session.token },
       });
       assert.equal(decodeProtectedHeader(fresh.body.access_token).kid, rotated.body.kid);
-      tessera.clock.advanceSeconds(301);
+      await tessera.clock.advanceSeconds(301);
       const after = (await jwks()).keys.map((key) => key.kid);
       assert.ok(!after.includes(oldKid as string));
       assert.ok(after.includes(rotated.body.kid));

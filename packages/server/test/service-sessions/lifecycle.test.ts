@@ -48,9 +48,9 @@ describe("service session lifecycle", () => {
 
   it("lasts the org's service-session lifetime (default 24 h), with no renewal, then answers 401", async () => {
     const token = await openSession();
-    tessera.clock.advanceSeconds(86_400 - 1);
+    await tessera.clock.advanceSeconds(86_400 - 1);
     assert.equal((await sessionInfo(token)).status, 200);
-    tessera.clock.advanceSeconds(1);
+    await tessera.clock.advanceSeconds(1);
     const expired = await sessionInfo(token);
     assert.equal(expired.status, 401);
     assert.equal(expired.body.reason, "invalid_token");
@@ -72,9 +72,9 @@ describe("service session lifecycle", () => {
       .executeTakeFirstOrThrow();
     assert.equal(row.expires_at - row.created_at, 3_600_000);
     assert.equal(row.absolute_expires_at, row.expires_at);
-    tessera.clock.advanceSeconds(3599);
+    await tessera.clock.advanceSeconds(3599);
     assert.equal((await sessionInfo(token)).status, 200);
-    tessera.clock.advanceSeconds(1);
+    await tessera.clock.advanceSeconds(1);
     assert.equal((await sessionInfo(token)).status, 401);
   });
 

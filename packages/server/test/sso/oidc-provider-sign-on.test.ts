@@ -238,7 +238,7 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
         stopAt: (url) => url.hostname === "app.example.com",
       });
       const code = new URL(visit.url).searchParams.get("code") ?? "";
-      tessera.clock.advanceSeconds(61);
+      await tessera.clock.advanceSeconds(61);
       const exchanged = await tessera.request("/sso/token", { body: { code } });
       assert.equal(exchanged.status, 400);
       assert.equal(exchanged.body.code, "sso_code_invalid");
@@ -334,7 +334,7 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
     it("refuses a state older than ten minutes", async () => {
       const browser = new Browser();
       const stopped = await browser.visit(loginUrl("alice"), { stopAt: isCallback });
-      tessera.clock.advanceSeconds(601);
+      await tessera.clock.advanceSeconds(601);
       const late = await browser.visit(stopped.url);
       assert.equal(late.status, 400);
       assert.equal(late.body.code, "sso_state_invalid");

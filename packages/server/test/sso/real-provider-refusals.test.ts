@@ -286,7 +286,7 @@ describe("ID token refusals against a real OpenID provider (oidc-provider), thro
     // The test clock stands still: bring it to now, then past the lifetime and Tessera's 60-s leeway,
     // with room for the sign-on itself. The sign-on starts after the move, so its state is fresh.
     const ahead = Date.now() - tessera.clock.now() + (lifetimeSeconds + 300) * 1000;
-    tessera.clock.advance(ahead);
+    await tessera.clock.advance(ahead);
     try {
       const signOn = await startSignOn();
       const issuedBefore = proxy.issuedIdTokens.length;
@@ -300,7 +300,7 @@ describe("ID token refusals against a real OpenID provider (oidc-provider), thro
       assert.equal(claims.aud, clientId);
       assert.ok((claims.exp ?? Number.POSITIVE_INFINITY) + 60 < tessera.clock.now() / 1000, "past exp and leeway");
     } finally {
-      tessera.clock.advance(-ahead);
+      await tessera.clock.advance(-ahead);
     }
   });
 

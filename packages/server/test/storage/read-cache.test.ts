@@ -117,7 +117,7 @@ describe("ExactReadCache", () => {
 });
 
 /**
- * DESIGN §1: a node's cache never outlives a change. The changes here are made as an operator
+ * contract §1: a node's cache never outlives a change. The changes here are made as an operator
  * would by hand, on a connection of their own (the sqlite3 shell, psql), not through Tessera.
  */
 describe("changes made outside Tessera are felt on the next request", () => {

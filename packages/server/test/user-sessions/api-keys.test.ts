@@ -175,7 +175,7 @@ describe("POST /user/apiKey and x-api-key", () => {
   it("never expires with time", async () => {
     const member = await createMember(tessera);
     const apiKey = (await createKey(ownerToken, member.membershipId)).body.apiKey as string;
-    tessera.clock.advanceSeconds(400 * 86_400);
+    await tessera.clock.advanceSeconds(400 * 86_400);
     assert.equal((await tessera.request("/user/users/me", { apiKey })).status, 200);
   });
 

@@ -10,7 +10,7 @@ import {
 } from "@tessera/test-kit/fixtures.ts";
 import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
-/** DESIGN §2: every request re-checks user, membership and role from current data. */
+/** contract §2: every request re-checks user, membership and role from current data. */
 describe("live checks on the next request", () => {
   let tessera: TestInstance;
   before(async () => {

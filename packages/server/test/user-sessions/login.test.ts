@@ -26,7 +26,7 @@ describe("POST /user/authenticate", () => {
     assert.match(response.body.token, /^tsu_[A-Za-z0-9_-]{43}$/);
     assert.equal(response.body.tokenType, "Bearer");
     assert.equal(response.body.expiresIn, 900);
-    // Unix seconds, as the seed API's clients compare it.
+    // Unix seconds, as clients of the user-session API compare it.
     assert.equal(response.body.expiresAt, Math.floor(tessera.clock.now() / 1000) + 900);
     assert.equal(response.body.orgId, tessera.orgId);
     const admin = await tessera.ctx.db

@@ -31,9 +31,9 @@ describe("password expiry and POST /user/password", () => {
 
   it("expires a password after maxAgeDays (401 password_expired) and accepts a change while expired", async () => {
     const member = await createMember(tessera);
-    tessera.clock.advanceSeconds(30 * day - 1);
+    await tessera.clock.advanceSeconds(30 * day - 1);
     assert.equal((await login(member.email, member.password)).status, 200);
-    tessera.clock.advanceSeconds(1);
+    await tessera.clock.advanceSeconds(1);
     const expired = await login(member.email, member.password);
     assert.equal(expired.status, 401);
     assert.equal(expired.body.code, "password_expired");
@@ -49,7 +49,7 @@ describe("password expiry and POST /user/password", () => {
 
   it("does not say password_expired to someone with the wrong password", async () => {
     const member = await createMember(tessera);
-    tessera.clock.advanceSeconds(31 * day);
+    await tessera.clock.advanceSeconds(31 * day);
     const response = await login(member.email, "not the password at all");
     assert.equal(response.status, 401);
     assert.equal(response.body.code, "invalid_credentials");

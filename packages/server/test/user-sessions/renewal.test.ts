@@ -19,7 +19,7 @@ describe("GET /user/authenticate (renewal)", () => {
   it("returns a new token with a new 15-minute window, whatever the case of the scheme", async () => {
     for (const scheme of ["Bearer", "bearer", "BEARER"]) {
       const token = await tessera.login();
-      tessera.clock.advanceSeconds(600);
+      await tessera.clock.advanceSeconds(600);
       const response = await renew(tessera, token, scheme);
       assert.equal(response.status, 200, scheme);
       assert.match(response.body.token, /^tsu_[A-Za-z0-9_-]{43}$/);
@@ -70,7 +70,7 @@ describe("GET /user/authenticate (renewal)", () => {
   it("renews the same token twice in the grace window to the same successor", async () => {
     const token = await tessera.login();
     const first = await renew(tessera, token);
-    tessera.clock.advanceSeconds(10);
+    await tessera.clock.advanceSeconds(10);
     const second = await renew(tessera, token);
     assert.equal(second.status, 200);
     assert.equal(second.body.token, first.body.token);
@@ -79,23 +79,23 @@ describe("GET /user/authenticate (renewal)", () => {
   it("answers a late renewal of a token whose successor was renewed too with the session's current token", async () => {
     const first = await tessera.login();
     const second = (await renew(tessera, first)).body.token as string;
-    tessera.clock.advanceSeconds(5);
+    await tessera.clock.advanceSeconds(5);
     const third = (await renew(tessera, second)).body.token as string;
-    tessera.clock.advanceSeconds(5);
+    await tessera.clock.advanceSeconds(5);
     const late = await renew(tessera, first);
     assert.equal(late.status, 200);
     assert.equal(late.body.token, third);
     // The answer's window is the truth: the token lives on after the grace of the retired ones.
-    tessera.clock.advanceSeconds(60);
+    await tessera.clock.advanceSeconds(60);
     assert.equal((await me(tessera, late.body.token)).status, 200);
   });
 
   it("keeps the old token working inside renewGraceSeconds (30 s) and answers 401 after it", async () => {
     const token = await tessera.login();
     const successor = (await renew(tessera, token)).body.token as string;
-    tessera.clock.advanceSeconds(29);
+    await tessera.clock.advanceSeconds(29);
     assert.equal((await me(tessera, token)).status, 200);
-    tessera.clock.advanceSeconds(1);
+    await tessera.clock.advanceSeconds(1);
     const dead = await me(tessera, token);
     assert.equal(dead.status, 401);
     assert.equal(dead.body.code, "invalid_token");
@@ -106,9 +106,9 @@ describe("GET /user/authenticate (renewal)", () => {
 
   it("lets a token that is not renewed expire after the idle window: 401 invalid_token with a Bearer challenge", async () => {
     const token = await tessera.login();
-    tessera.clock.advanceSeconds(899);
+    await tessera.clock.advanceSeconds(899);
     assert.equal((await me(tessera, token)).status, 200);
-    tessera.clock.advanceSeconds(1);
+    await tessera.clock.advanceSeconds(1);
     for (const response of [await me(tessera, token), await renew(tessera, token)]) {
       assert.equal(response.status, 401);
       assert.equal(response.body.code, "invalid_token");
@@ -121,7 +121,7 @@ describe("GET /user/authenticate (renewal)", () => {
 
   it("answers expired, revoked, malformed and unknown tokens with the same body shape", async () => {
     const expired = await tessera.login();
-    tessera.clock.advanceSeconds(900);
+    await tessera.clock.advanceSeconds(900);
     const revoked = await tessera.login();
     assert.equal((await tessera.request("/user/authenticate", { method: "DELETE", token: revoked })).status, 204);
     const unknown = `tsu_${"A".repeat(43)}`;
@@ -168,19 +168,19 @@ describe("the absolute cap", () => {
   it("is never passed by renewals", async () => {
     const loginAt = unixSeconds(tessera);
     let token = await tessera.login();
-    tessera.clock.advanceSeconds(600);
+    await tessera.clock.advanceSeconds(600);
     const renewed = await renew(tessera, token);
     assert.equal(renewed.status, 200);
     assert.equal(renewed.body.expiresAt, loginAt + 1200);
     assert.equal(renewed.body.expiresIn, 600);
     token = renewed.body.token;
-    tessera.clock.advanceSeconds(599);
+    await tessera.clock.advanceSeconds(599);
     const last = await renew(tessera, token);
     assert.equal(last.body.expiresAt, loginAt + 1200);
     assert.equal(last.body.expiresIn, 1);
     const meAnswer = await me(tessera, last.body.token);
     assert.equal(meAnswer.body.sessionExpiresAt, loginAt + 1200);
-    tessera.clock.advanceSeconds(1);
+    await tessera.clock.advanceSeconds(1);
     for (const response of [await me(tessera, last.body.token), await renew(tessera, last.body.token)]) {
       assert.equal(response.status, 401);
       assert.equal(response.body.code, "invalid_token");
