@@ -1,4 +1,5 @@
 import type { ApiKeySummary, CreateApiKeyResponse } from "@tessera/protocol";
+import { assertMayActOn } from "../access/owner-guard.ts";
 import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
 import { toUnixSeconds } from "../clock.ts";
@@ -23,9 +24,7 @@ export async function createApiKey(
     .where("org_id", "=", caller.orgId)
     .executeTakeFirst();
   if (!membership) throw new TesseraError("not_found", `No org user ${input.orgUserId} in this organisation`);
-  if (membership.role === "owner" && caller.role !== "owner") {
-    throw new TesseraError("forbidden", "Only an owner can create a key that acts as an owner");
-  }
+  assertMayActOn(caller, membership.role, "create a key that acts as the membership");
   const apiKey = generateToken("apiKey");
   const now = ctx.clock.now();
   const id = await ctx.db.transaction().execute(async (trx) => {
@@ -78,7 +77,7 @@ export async function listApiKeys(ctx: AppContext, orgId: number): Promise<ApiKe
   }));
 }
 
-/** `DELETE /admin/orgs/{orgId}/api-keys/{id}`: the key answers 401 from its next use on. */
+/** `DELETE /admin/orgs/{orgId}/api-keys/{id}`: the key answers 401 from its next use on; an owner's key is an owner's to revoke. */
 export async function revokeApiKey(
   ctx: AppContext,
   caller: Principal,
@@ -88,6 +87,15 @@ export async function revokeApiKey(
 ): Promise<void> {
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (trx) => {
+    const target = await trx
+      .selectFrom("api_keys as k")
+      .innerJoin("memberships as m", "m.id", "k.membership_id")
+      .select("m.role")
+      .where("k.id", "=", apiKeyId)
+      .where("k.org_id", "=", orgId)
+      .where("k.revoked_at", "is", null)
+      .executeTakeFirst();
+    if (target) assertMayActOn(caller, target.role, "revoke an API key");
     const revoked = await trx
       .updateTable("api_keys")
       .set({ revoked_at: now })
