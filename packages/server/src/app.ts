@@ -22,7 +22,7 @@ import { resourceServerRoutes } from "./resource-servers/routes.ts";
 import { applicationAdminRoutes, rsaKeyAdminRoutes } from "./service-sessions/admin-routes.ts";
 import { certificateLoginRoutes } from "./service-sessions/certificate-routes.ts";
 import { keyPairLoginRoutes } from "./service-sessions/key-pair-routes.ts";
-import { serviceSessionRoutes } from "./service-sessions/routes.ts";
+import { keyManagerSessionRoutes, serviceSessionRoutes } from "./service-sessions/routes.ts";
 import { sessionAdminRoutes } from "./sessions/admin-routes.ts";
 import { startExpirySweeper } from "./sessions/expiry-sweeper.ts";
 import { ssoAdminRoutes } from "./sso/admin-routes.ts";
@@ -128,6 +128,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(certificateLoginRoutes(ctx, "service"));
   await app.register(certificateLoginRoutes(ctx, "keymanager"));
   await app.register(serviceSessionRoutes(ctx));
+  await app.register(keyManagerSessionRoutes(ctx));
   await app.register(keyPairLoginRoutes(ctx, "both"));
   await app.register(authorizationTokenRoutes(ctx));
   await app.register(resourceServerRoutes(ctx));
