@@ -1,4 +1,5 @@
 import type { ApiKeySummary, CreateApiKeyResponse } from "@tessera/protocol";
+import type { Kysely } from "kysely";
 import { assertMayActOn } from "../access/owner-guard.ts";
 import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
@@ -6,6 +7,7 @@ import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { generateToken, hashToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
+import type { Database } from "../storage/schema.ts";
 
 /** Characters of a key kept in clear so admins can recognise it in lists. */
 const visiblePrefixLength = 10;
@@ -114,4 +116,36 @@ export async function revokeApiKey(
       ip,
     });
   });
+}
+
+/**
+ * Revokes for good every key of a membership being deactivated, in the deactivation's own
+ * transaction: a later reactivation brings back none of them (whoever held them may be why it
+ * was deactivated). Each is audited as `api_key.revoked` with reason "membership_deactivated".
+ */
+export async function revokeMembershipApiKeys(
+  trx: Kysely<Database>,
+  now: number,
+  membership: { orgId: number; membershipId: number },
+  audit: { actorUserId: number; ip: string },
+): Promise<number> {
+  const revoked = await trx
+    .updateTable("api_keys")
+    .set({ revoked_at: now })
+    .where("membership_id", "=", membership.membershipId)
+    .where("org_id", "=", membership.orgId)
+    .where("revoked_at", "is", null)
+    .returning(["id", "user_id", "name"])
+    .execute();
+  for (const key of revoked) {
+    await recordAudit(trx, now, {
+      type: "api_key.revoked",
+      orgId: membership.orgId,
+      actorUserId: audit.actorUserId,
+      subjectUserId: key.user_id,
+      data: { apiKeyId: key.id, name: key.name, reason: "membership_deactivated" },
+      ip: audit.ip,
+    });
+  }
+  return revoked.length;
 }
