@@ -14,6 +14,7 @@ import { prepareDummyPassword } from "./crypto/passwords.ts";
 import type { DatafeedTiming } from "./datafeeds/read.ts";
 import { datafeedRoutes } from "./datafeeds/routes.ts";
 import { createFastify } from "./http/create-fastify.ts";
+import { registerTokenAnswerHeaders } from "./http/token-answers.ts";
 import { createMetrics } from "./operations/metrics.ts";
 import { operationsRoutes } from "./operations/routes.ts";
 import { orgAdminRoutes } from "./orgs/admin-routes.ts";
@@ -77,6 +78,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   const ctx = await createContext(options.config, options.storage, options.clock ?? systemClock);
   await prepareDummyPassword();
   const app = createFastify(ctx, { logStream: options.logStream });
+  registerTokenAnswerHeaders(app);
 
   await app.register(swagger, {
     openapi: {

@@ -3,6 +3,7 @@ import type { DestinationStream } from "pino";
 import { authorizationTokenRoutes } from "./authorization-tokens/routes.ts";
 import type { AppContext } from "./context.ts";
 import { createFastify, type TlsServerOptions } from "./http/create-fastify.ts";
+import { registerTokenAnswerHeaders } from "./http/token-answers.ts";
 import { certificateLoginRoutes } from "./service-sessions/certificate-routes.ts";
 import { keyPairLoginRoutes } from "./service-sessions/key-pair-routes.ts";
 import { keyManagerSessionRoutes, serviceSessionRoutes } from "./service-sessions/routes.ts";
@@ -20,6 +21,7 @@ export async function buildMtlsApp(
   options: { tls: TlsServerOptions; logStream?: DestinationStream | undefined },
 ): Promise<FastifyInstance> {
   const app = createFastify(ctx, { logStream: options.logStream, mutualTls: options.tls });
+  registerTokenAnswerHeaders(app);
   if (role === "pod") {
     await app.register(certificateLoginRoutes(ctx, "service"));
     await app.register(serviceSessionRoutes(ctx));

@@ -67,9 +67,9 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         body: IntrospectionRequest,
         response: { 200: IntrospectionResponse },
       },
-      handler: async (request, reply) => {
+      config: { carriesToken: true },
+      handler: async (request) => {
         const caller = await authenticate(ctx, request, "tokens:introspect");
-        reply.header("cache-control", "no-store");
         const identity = await identifyToken(ctx, request.body.token);
         if (!identity || identity.orgId !== caller.orgId) return { active: false };
         return introspection(ctx, identity);
@@ -88,6 +88,8 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         security: [{ bearerAuth: [] }, { apiKey: [] }, { sessionToken: [] }],
         response: { 200: Type.Object({ userId: Type.Integer(), orgId: Type.Integer() }) },
       },
+      // Identity answers, per token: a proxy must not cache them.
+      config: { carriesToken: true },
       handler: async (request, reply) => {
         const required = parsePermissions(request.query.permission);
         const token = presentedToken(request.headers);
@@ -109,7 +111,6 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
           throw new TesseraError("forbidden", `The token does not grant ${missing.join(", ")}`);
         }
         reply.headers({
-          "cache-control": "no-store",
           "x-tessera-user-id": String(identity.userId),
           "x-tessera-username": identity.username,
           "x-tessera-org-id": String(identity.orgId),

@@ -37,6 +37,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         body: LoginRequest,
         response: { 200: SessionTokenResponse },
       },
+      config: { carriesToken: true },
       handler: (request) => loginWithPassword(ctx, request.body, request.ip),
     });
 
@@ -49,6 +50,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         security: [{ bearerAuth: [] }],
         response: { 200: SessionTokenResponse },
       },
+      config: { carriesToken: true },
       handler: async (request) => {
         const principal = await authenticate(ctx, request);
         return renewUserSession(ctx, principal, presentedBearerToken(request) ?? "", request.ip);
@@ -178,6 +180,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         body: CreateApiKeyRequest,
         response: { 200: CreateApiKeyResponse },
       },
+      config: { carriesToken: true },
       handler: async (request) => {
         const principal = await authenticate(ctx, request, "api-keys:write");
         return createApiKey(ctx, principal, request.body, request.ip);
