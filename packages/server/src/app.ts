@@ -14,6 +14,7 @@ import { prepareDummyPassword } from "./crypto/passwords.ts";
 import type { DatafeedTiming } from "./datafeeds/read.ts";
 import { datafeedRoutes } from "./datafeeds/routes.ts";
 import { createFastify } from "./http/create-fastify.ts";
+import { registerTokenAnswerHeaders } from "./http/token-answers.ts";
 import { createMetrics } from "./operations/metrics.ts";
 import { operationsRoutes } from "./operations/routes.ts";
 import { orgAdminRoutes } from "./orgs/admin-routes.ts";
@@ -22,7 +23,7 @@ import { resourceServerRoutes } from "./resource-servers/routes.ts";
 import { applicationAdminRoutes, rsaKeyAdminRoutes } from "./service-sessions/admin-routes.ts";
 import { certificateLoginRoutes } from "./service-sessions/certificate-routes.ts";
 import { keyPairLoginRoutes } from "./service-sessions/key-pair-routes.ts";
-import { serviceSessionRoutes } from "./service-sessions/routes.ts";
+import { keyManagerSessionRoutes, serviceSessionRoutes } from "./service-sessions/routes.ts";
 import { sessionAdminRoutes } from "./sessions/admin-routes.ts";
 import { startExpirySweeper } from "./sessions/expiry-sweeper.ts";
 import { ssoAdminRoutes } from "./sso/admin-routes.ts";
@@ -77,6 +78,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   const ctx = await createContext(options.config, options.storage, options.clock ?? systemClock);
   await prepareDummyPassword();
   const app = createFastify(ctx, { logStream: options.logStream });
+  registerTokenAnswerHeaders(app);
 
   await app.register(swagger, {
     openapi: {
@@ -128,6 +130,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(certificateLoginRoutes(ctx, "service"));
   await app.register(certificateLoginRoutes(ctx, "keymanager"));
   await app.register(serviceSessionRoutes(ctx));
+  await app.register(keyManagerSessionRoutes(ctx));
   await app.register(keyPairLoginRoutes(ctx, "both"));
   await app.register(authorizationTokenRoutes(ctx));
   await app.register(resourceServerRoutes(ctx));

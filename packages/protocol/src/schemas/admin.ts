@@ -76,7 +76,7 @@ export const SessionPolicy = Type.Object(
     userAbsoluteSeconds: Type.Integer({
       minimum: 300,
       maximum: 2592000,
-      description: "Default 86400; not below userIdleSeconds",
+      description: "Default 43200 (12 h); not below userIdleSeconds",
     }),
     serviceSessionSeconds: Type.Integer({ minimum: 3600, maximum: 1209600, description: "Default 86400" }),
     renewGraceSeconds: Type.Integer({ minimum: 0, maximum: 300, description: "Default 30" }),

@@ -1,6 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { permissions } from "../roles.ts";
-import { Email, Id, Password, RoleName } from "./common.ts";
+import { Email, Id, IdParam, Password, RoleName } from "./common.ts";
 
 export const LoginRequest = Type.Object(
   {
@@ -75,3 +75,22 @@ export const CreateApiKeyResponse = Type.Object({
   orgUserId: Id,
 });
 export type CreateApiKeyResponse = Static<typeof CreateApiKeyResponse>;
+
+/** One of the caller's own live sessions (`GET /user/sessions`). */
+export const OwnSession = Type.Object({
+  id: Id,
+  kind: Type.String({ description: "user (a person's sessions are user sessions)" }),
+  orgId: Id,
+  createdAt: Type.Integer({ description: "Unix seconds" }),
+  expiresAt: Type.Integer({ description: "Unix seconds: end of the current window" }),
+  current: Type.Boolean({ description: "Whether this is the session of the token that asks" }),
+});
+export type OwnSession = Static<typeof OwnSession>;
+export const OwnSessionList = Type.Array(OwnSession);
+
+export const OwnSessionParams = Type.Object({ id: IdParam });
+
+export const RevokeOtherSessionsResponse = Type.Object({
+  revoked: Type.Integer({ minimum: 0, description: "How many of the caller's other sessions were ended" }),
+});
+export type RevokeOtherSessionsResponse = Static<typeof RevokeOtherSessionsResponse>;

@@ -25,7 +25,7 @@ export function authorizationTokenRoutes(ctx: AppContext): FastifyPluginAsyncTyp
         querystring: IdmTokenQuery,
         response: { 200: IdmTokenResponse },
       },
-      config: { errors: "symphony" },
+      config: { errors: "symphony", carriesToken: true },
       handler: async (request) => {
         const session = await requireServiceSession(ctx, request.headers.sessiontoken, "service");
         const permissions = narrowToScope(session.permissions, request.query.scope);

@@ -18,7 +18,8 @@ export const defaultPasswordPolicy: PasswordPolicy = {
 
 export const defaultSessionPolicy: SessionPolicy = {
   userIdleSeconds: 900,
-  userAbsoluteSeconds: 86400,
+  // Twelve hours: a working day, then a fresh login (ASVS 3.3.2).
+  userAbsoluteSeconds: 43200,
   serviceSessionSeconds: 86400,
   renewGraceSeconds: 30,
 };

@@ -45,6 +45,9 @@ const ForwardAuthQuery = Type.Object(
     permission: Type.Optional(
       Type.String({ maxLength: 500, description: "Comma-separated permissions the token must grant (403 otherwise)" }),
     ),
+    org: Type.Optional(
+      Type.String({ pattern: "^[1-9][0-9]{0,14}$", description: "The org the token must belong to (403 otherwise)" }),
+    ),
   },
   { additionalProperties: true },
 );
@@ -67,9 +70,9 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         body: IntrospectionRequest,
         response: { 200: IntrospectionResponse },
       },
-      handler: async (request, reply) => {
+      config: { carriesToken: true },
+      handler: async (request) => {
         const caller = await authenticate(ctx, request, "tokens:introspect");
-        reply.header("cache-control", "no-store");
         const identity = await identifyToken(ctx, request.body.token);
         if (!identity || identity.orgId !== caller.orgId) return { active: false };
         return introspection(ctx, identity);
@@ -83,11 +86,13 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         tags,
         summary: "Forward-auth for reverse proxies (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz)",
         description:
-          "200 with X-Tessera-* identity headers when the forwarded token is live (and grants ?permission=…), 401 when it is missing or dead, 403 when it lacks the permission.",
+          "200 with X-Tessera-* identity headers when the forwarded token is live (and grants ?permission=…, and belongs to ?org=…), 401 when it is missing or dead, 403 when it lacks the permission or belongs to another org. A username outside printable ASCII is sent percent-encoded (UTF-8) with X-Tessera-Username-Encoding: percent.",
         querystring: ForwardAuthQuery,
         security: [{ bearerAuth: [] }, { apiKey: [] }, { sessionToken: [] }],
         response: { 200: Type.Object({ userId: Type.Integer(), orgId: Type.Integer() }) },
       },
+      // Identity answers, per token: a proxy must not cache them.
+      config: { carriesToken: true },
       handler: async (request, reply) => {
         const required = parsePermissions(request.query.permission);
         const token = presentedToken(request.headers);
@@ -108,10 +113,12 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         if (missing.length > 0) {
           throw new TesseraError("forbidden", `The token does not grant ${missing.join(", ")}`);
         }
+        if (request.query.org !== undefined && Number(request.query.org) !== identity.orgId) {
+          throw new TesseraError("forbidden", "The token belongs to another organisation");
+        }
         reply.headers({
-          "cache-control": "no-store",
           "x-tessera-user-id": String(identity.userId),
-          "x-tessera-username": identity.username,
+          ...usernameHeaders(identity.username),
           "x-tessera-org-id": String(identity.orgId),
           "x-tessera-role": identity.role,
           "x-tessera-permissions": identity.permissions.join(" "),
@@ -121,6 +128,19 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
       },
     });
   };
+}
+
+/** Printable ASCII: what every proxy and HTTP library carries in a header unchanged. */
+const printableAscii = /^[\x20-\x7e]*$/;
+
+/**
+ * The username as identity headers: as it is when it is printable ASCII; otherwise (`用户@…`,
+ * `josé@…`) percent-encoded UTF-8 (as encodeURIComponent), with `X-Tessera-Username-Encoding:
+ * percent` saying so. Node refuses other characters in a header, and Latin-1 would arrive garbled.
+ */
+function usernameHeaders(username: string): Record<string, string> {
+  if (printableAscii.test(username)) return { "x-tessera-username": username };
+  return { "x-tessera-username": encodeURIComponent(username), "x-tessera-username-encoding": "percent" };
 }
 
 function parsePermissions(value: string | undefined): Permission[] {

@@ -25,7 +25,7 @@ export function certificateLoginRoutes(ctx: AppContext, kind: ServiceSessionKind
             "Served on the pod mutual-TLS listener. The certificate's CN must be the username of an active service user.",
           response: { 200: ServiceSessionTokenResponse },
         },
-        config: { errors: "symphony" },
+        config: { errors: "symphony", carriesToken: true },
         handler: async (request) => {
           assertNoRequestBody(ctx, request);
           const account = await authenticateClientCertificate(ctx, request.raw.socket, request.ip);
@@ -40,7 +40,7 @@ export function certificateLoginRoutes(ctx: AppContext, kind: ServiceSessionKind
           description: "Served on the key-manager mutual-TLS listener; same certificate rules as /sessionauth.",
           response: { 200: KeyManagerTokenResponse },
         },
-        config: { errors: "symphony" },
+        config: { errors: "symphony", carriesToken: true },
         handler: async (request) => {
           assertNoRequestBody(ctx, request);
           const account = await authenticateClientCertificate(ctx, request.raw.socket, request.ip);

@@ -20,7 +20,7 @@ export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "bo
           body: KeyPairLoginRequest,
           response: { 200: ServiceSessionTokenResponse },
         },
-        config: { errors: "symphony" },
+        config: { errors: "symphony", carriesToken: true },
         handler: async (request) => {
           const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip);
           return serviceSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });
@@ -35,7 +35,7 @@ export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "bo
           body: KeyPairLoginRequest,
           response: { 200: KeyManagerTokenResponse },
         },
-        config: { errors: "symphony" },
+        config: { errors: "symphony", carriesToken: true },
         handler: async (request) => {
           const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip);
           return keyManagerSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });

@@ -54,7 +54,7 @@ export function sessionAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       permission: "sessions:revoke",
       schema: {
         tags,
-        summary: "Revoke every session of the org, the caller's own included",
+        summary: "Revoke every session of the org, the caller's own included (an admin's call spares owners')",
         params: OrgParams,
         response: noContent,
       },

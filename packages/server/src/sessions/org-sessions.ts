@@ -1,4 +1,5 @@
 import type { SessionSummary } from "@tessera/protocol";
+import { assertMayActOn } from "../access/owner-guard.ts";
 import type { Principal } from "../access/principal.ts";
 import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
@@ -9,6 +10,7 @@ function liveSessionsQuery(ctx: AppContext, orgId: number, now: number) {
   return ctx.db
     .selectFrom("sessions as s")
     .innerJoin("users as u", "u.id", "s.user_id")
+    .innerJoin("memberships as m", "m.id", "s.membership_id")
     .select([
       "s.id",
       "s.kind",
@@ -18,6 +20,7 @@ function liveSessionsQuery(ctx: AppContext, orgId: number, now: number) {
       "s.created_at",
       "s.expires_at",
       "s.absolute_expires_at",
+      "m.role",
     ])
     .where("s.org_id", "=", orgId)
     .where("s.revoked_at", "is", null)
@@ -50,7 +53,7 @@ function adminRevocation(caller: Principal, ip: string) {
   return { actorUserId: caller.userId, reason: "admin" as const, ip };
 }
 
-/** `DELETE /admin/orgs/{orgId}/sessions/{sessionId}`: 404 unless it is a live session of this org. */
+/** `DELETE /admin/orgs/{orgId}/sessions/{sessionId}`: 404 unless it is a live session of this org; an owner's is an owner's to revoke. */
 export async function revokeOneSession(
   ctx: AppContext,
   caller: Principal,
@@ -59,11 +62,12 @@ export async function revokeOneSession(
   ip: string,
 ): Promise<void> {
   const live = await liveSessionsQuery(ctx, orgId, ctx.clock.now()).where("s.id", "=", sessionId).executeTakeFirst();
+  if (live) assertMayActOn(caller, live.role, "revoke a session");
   const revoked = live ? await revokeSessions(ctx, { orgId, sessionId }, adminRevocation(caller, ip)) : 0;
   if (revoked === 0) throw new TesseraError("not_found", `No live session ${sessionId} in this organisation`);
 }
 
-/** `DELETE /admin/orgs/{orgId}/users/{userId}/sessions`: every session of one member; 404 if not a member. */
+/** `DELETE /admin/orgs/{orgId}/users/{userId}/sessions`: every session of one member; 404 if not a member, 403 for an admin naming an owner. */
 export async function revokeUserSessions(
   ctx: AppContext,
   caller: Principal,
@@ -73,15 +77,20 @@ export async function revokeUserSessions(
 ): Promise<number> {
   const member = await ctx.db
     .selectFrom("memberships")
-    .select("id")
+    .select(["id", "role"])
     .where("org_id", "=", orgId)
     .where("user_id", "=", userId)
     .executeTakeFirst();
   if (!member) throw new TesseraError("not_found", `No user ${userId} in this organisation`);
+  assertMayActOn(caller, member.role, "revoke the sessions");
   return revokeSessions(ctx, { orgId, userId }, adminRevocation(caller, ip));
 }
 
-/** `DELETE /admin/orgs/{orgId}/sessions`: every session of the org, the caller's own included. */
+/**
+ * `DELETE /admin/orgs/{orgId}/sessions`: every session of the org, the caller's own included. An
+ * admin who is not an owner has no power over owners, so its sweep spares their sessions rather
+ * than refusing: the lever still works in an incident, and an owner can pull it for everyone.
+ */
 export function revokeOrgSessions(ctx: AppContext, caller: Principal, orgId: number, ip: string): Promise<number> {
-  return revokeSessions(ctx, { orgId }, adminRevocation(caller, ip));
+  return revokeSessions(ctx, { orgId, exceptOwners: caller.role !== "owner" }, adminRevocation(caller, ip));
 }

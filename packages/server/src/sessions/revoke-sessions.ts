@@ -10,7 +10,7 @@ export interface RevocationAudit {
 /** Revokes the sessions matched by `scope`; their tokens answer 401 from the next request on. Returns how many. */
 export async function revokeSessions(
   ctx: AppContext,
-  scope: { orgId: number; sessionId?: number; userId?: number },
+  scope: { orgId: number; sessionId?: number; userId?: number; exceptOwners?: boolean },
   audit: RevocationAudit,
 ): Promise<number> {
   const now = ctx.clock.now();
@@ -23,6 +23,11 @@ export async function revokeSessions(
       .where("absolute_expires_at", ">", now);
     if (scope.sessionId !== undefined) query = query.where("id", "=", scope.sessionId);
     if (scope.userId !== undefined) query = query.where("user_id", "=", scope.userId);
+    if (scope.exceptOwners) {
+      query = query.where("membership_id", "not in", (eb) =>
+        eb.selectFrom("memberships").select("id").where("org_id", "=", scope.orgId).where("role", "=", "owner"),
+      );
+    }
     const revoked = await query.returning(["id", "user_id"]).execute();
     for (const session of revoked) {
       // Leaves with the commit: every node's caches drop the session before its next request.

@@ -1,10 +1,13 @@
 import type { ApiKeySummary, CreateApiKeyResponse } from "@tessera/protocol";
+import type { Kysely } from "kysely";
+import { assertMayActOn } from "../access/owner-guard.ts";
 import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
 import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { generateToken, hashToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
+import type { Database } from "../storage/schema.ts";
 
 /** Characters of a key kept in clear so admins can recognise it in lists. */
 const visiblePrefixLength = 10;
@@ -23,9 +26,7 @@ export async function createApiKey(
     .where("org_id", "=", caller.orgId)
     .executeTakeFirst();
   if (!membership) throw new TesseraError("not_found", `No org user ${input.orgUserId} in this organisation`);
-  if (membership.role === "owner" && caller.role !== "owner") {
-    throw new TesseraError("forbidden", "Only an owner can create a key that acts as an owner");
-  }
+  assertMayActOn(caller, membership.role, "create a key that acts as the membership");
   const apiKey = generateToken("apiKey");
   const now = ctx.clock.now();
   const id = await ctx.db.transaction().execute(async (trx) => {
@@ -78,7 +79,7 @@ export async function listApiKeys(ctx: AppContext, orgId: number): Promise<ApiKe
   }));
 }
 
-/** `DELETE /admin/orgs/{orgId}/api-keys/{id}`: the key answers 401 from its next use on. */
+/** `DELETE /admin/orgs/{orgId}/api-keys/{id}`: the key answers 401 from its next use on; an owner's key is an owner's to revoke. */
 export async function revokeApiKey(
   ctx: AppContext,
   caller: Principal,
@@ -88,6 +89,15 @@ export async function revokeApiKey(
 ): Promise<void> {
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (trx) => {
+    const target = await trx
+      .selectFrom("api_keys as k")
+      .innerJoin("memberships as m", "m.id", "k.membership_id")
+      .select("m.role")
+      .where("k.id", "=", apiKeyId)
+      .where("k.org_id", "=", orgId)
+      .where("k.revoked_at", "is", null)
+      .executeTakeFirst();
+    if (target) assertMayActOn(caller, target.role, "revoke an API key");
     const revoked = await trx
       .updateTable("api_keys")
       .set({ revoked_at: now })
@@ -106,4 +116,36 @@ export async function revokeApiKey(
       ip,
     });
   });
+}
+
+/**
+ * Revokes for good every key of a membership being deactivated, in the deactivation's own
+ * transaction: a later reactivation brings back none of them (whoever held them may be why it
+ * was deactivated). Each is audited as `api_key.revoked` with reason "membership_deactivated".
+ */
+export async function revokeMembershipApiKeys(
+  trx: Kysely<Database>,
+  now: number,
+  membership: { orgId: number; membershipId: number },
+  audit: { actorUserId: number; ip: string },
+): Promise<number> {
+  const revoked = await trx
+    .updateTable("api_keys")
+    .set({ revoked_at: now })
+    .where("membership_id", "=", membership.membershipId)
+    .where("org_id", "=", membership.orgId)
+    .where("revoked_at", "is", null)
+    .returning(["id", "user_id", "name"])
+    .execute();
+  for (const key of revoked) {
+    await recordAudit(trx, now, {
+      type: "api_key.revoked",
+      orgId: membership.orgId,
+      actorUserId: audit.actorUserId,
+      subjectUserId: key.user_id,
+      data: { apiKeyId: key.id, name: key.name, reason: "membership_deactivated" },
+      ip: audit.ip,
+    });
+  }
+  return revoked.length;
 }

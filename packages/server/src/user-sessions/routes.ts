@@ -6,6 +6,9 @@ import {
   LoginRequest,
   MeResponse,
   OrgMembershipList,
+  OwnSessionList,
+  OwnSessionParams,
+  RevokeOtherSessionsResponse,
   SessionTokenResponse,
 } from "@tessera/protocol";
 import { authenticate, presentedBearerToken } from "../access/principal.ts";
@@ -14,6 +17,7 @@ import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { passwordExpiresAt, readPasswordPolicy } from "../policies/policies.ts";
+import { listOwnSessions, revokeOtherOwnSessions, revokeOwnSession } from "../sessions/own-sessions.ts";
 import { renewUserSession } from "../sessions/renew-session.ts";
 import { revokeSessions } from "../sessions/revoke-sessions.ts";
 import { createApiKey } from "./api-keys.ts";
@@ -33,6 +37,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         body: LoginRequest,
         response: { 200: SessionTokenResponse },
       },
+      config: { carriesToken: true },
       handler: (request) => loginWithPassword(ctx, request.body, request.ip),
     });
 
@@ -45,6 +50,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         security: [{ bearerAuth: [] }],
         response: { 200: SessionTokenResponse },
       },
+      config: { carriesToken: true },
       handler: async (request) => {
         const principal = await authenticate(ctx, request);
         return renewUserSession(ctx, principal, presentedBearerToken(request) ?? "", request.ip);
@@ -70,6 +76,44 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           { actorUserId: principal.userId, reason: "logout", ip: request.ip },
         );
         return reply.status(204).send(null);
+      },
+    });
+
+    app.get("/user/sessions", {
+      schema: {
+        tags,
+        summary: "The caller's live sessions in every org, the current one marked",
+        security: [{ bearerAuth: [] }],
+        response: { 200: OwnSessionList },
+      },
+      handler: async (request) => listOwnSessions(ctx, await authenticate(ctx, request, "self:read")),
+    });
+
+    app.delete("/user/sessions/:id", {
+      schema: {
+        tags,
+        summary: "End one of the caller's sessions (404 for any other)",
+        security: [{ bearerAuth: [] }],
+        params: OwnSessionParams,
+        response: noContent,
+      },
+      handler: async (request, reply) => {
+        const principal = await authenticate(ctx, request, "self:write");
+        await revokeOwnSession(ctx, principal, Number(request.params.id), request.ip);
+        return reply.status(204).send(null);
+      },
+    });
+
+    app.post("/user/sessions/revoke-others", {
+      schema: {
+        tags,
+        summary: "Log out every other device: end all the caller's sessions but the current one",
+        security: [{ bearerAuth: [] }],
+        response: { 200: RevokeOtherSessionsResponse },
+      },
+      handler: async (request) => {
+        const principal = await authenticate(ctx, request, "self:write");
+        return { revoked: await revokeOtherOwnSessions(ctx, principal, request.ip) };
       },
     });
 
@@ -136,6 +180,7 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         body: CreateApiKeyRequest,
         response: { 200: CreateApiKeyResponse },
       },
+      config: { carriesToken: true },
       handler: async (request) => {
         const principal = await authenticate(ctx, request, "api-keys:write");
         return createApiKey(ctx, principal, request.body, request.ip);

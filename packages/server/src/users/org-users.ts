@@ -8,6 +8,7 @@ import { TesseraError } from "../errors/tessera-error.ts";
 import { getPasswordPolicy } from "../policies/policies.ts";
 import { revokeSessions } from "../sessions/revoke-sessions.ts";
 import type { Database, UserKind } from "../storage/schema.ts";
+import { revokeMembershipApiKeys } from "../user-sessions/api-keys.ts";
 import { assertPasswordAllowed, storePassword } from "../user-sessions/password.ts";
 import { insertMembership, insertUser } from "./users.ts";
 
@@ -204,7 +205,8 @@ async function insertAccount(
  * `PATCH /admin/orgs/{orgId}/users/{userId}`: changes the role or the active flag of a
  * membership. The access layer re-reads both on every request, so the user's sessions and
  * API keys feel the change on their next call; deactivation also revokes the user's live
- * sessions in this org, so that a later reactivation does not bring them back.
+ * sessions and the membership's API keys in this org, so that a later reactivation brings
+ * none of them back.
  */
 export async function updateOrgUser(
   ctx: AppContext,
@@ -248,7 +250,16 @@ export async function updateOrgUser(
       },
       ip,
     });
-    return active === 0 && target.membershipActive === 1;
+    const deactivating = active === 0 && target.membershipActive === 1;
+    if (deactivating) {
+      await revokeMembershipApiKeys(
+        trx,
+        now,
+        { orgId, membershipId: target.orgUserId },
+        { actorUserId: caller.userId, ip },
+      );
+    }
+    return deactivating;
   });
   if (deactivated) {
     await revokeSessions(ctx, { orgId, userId }, { actorUserId: caller.userId, reason: "admin", ip });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { addMemberWithSession, assertProblem, createApiKey } from "@tessera/test-kit/admin.ts";
-import { memberPassword } from "@tessera/test-kit/fixtures.ts";
+import { auditEventsOfType, memberPassword } from "@tessera/test-kit/fixtures.ts";
 import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
 
 /** contract §2: a demotion, deactivation or revocation is felt on the next request, not at expiry. */
@@ -46,12 +46,29 @@ describe("admin changes felt on the next request", () => {
       "no_active_org",
     );
 
-    // Reactivation restores the API key (an integration's configuration) but not the old
-    // session, which was revoked with the deactivation.
+    // Reactivation brings back neither the old session nor the API key: both were revoked with
+    // the deactivation, the key for good (revoked, off the list, audited).
     assert.equal((await patch(member.id, { active: true })).status, 200);
-    assert.equal((await tessera.request("/user/users/me", { apiKey })).status, 200);
+    assertProblem(await tessera.request("/user/users/me", { apiKey }), 401, "invalid_token");
     assertProblem(await tessera.request("/user/users/me", { token: member.token }), 401, "invalid_token");
     await tessera.login(member.email, memberPassword);
+    const keys = await tessera.request(`/admin/orgs/${tessera.orgId}/api-keys`, { token: adminToken });
+    assert.equal(
+      keys.body.some((key: { orgUserId: number }) => key.orgUserId === member.orgUserId),
+      false,
+    );
+    const stored = await tessera.ctx.db
+      .selectFrom("api_keys")
+      .select(["id", "revoked_at"])
+      .where("membership_id", "=", member.orgUserId)
+      .executeTakeFirstOrThrow();
+    assert.notEqual(stored.revoked_at, null);
+    const revoked = (await auditEventsOfType(tessera, "api_key.revoked")).filter(
+      (event) => event.data.apiKeyId === stored.id,
+    );
+    assert.equal(revoked.length, 1);
+    assert.equal(revoked[0]?.subject_user_id, member.id);
+    assert.equal(revoked[0]?.data.reason, "membership_deactivated");
   });
 
   it("an API key acts with its member's current rights: promotion grants, demotion takes away", async () => {

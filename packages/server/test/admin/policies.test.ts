@@ -13,7 +13,7 @@ const defaultPasswordPolicy = {
 };
 const defaultSessionPolicy = {
   userIdleSeconds: 900,
-  userAbsoluteSeconds: 86400,
+  userAbsoluteSeconds: 43200,
   serviceSessionSeconds: 86400,
   renewGraceSeconds: 30,
 };

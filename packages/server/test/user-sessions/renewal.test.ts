@@ -236,3 +236,25 @@ describe("DELETE /user/authenticate (logout)", () => {
     assert.equal(response.body.code, "invalid_token");
   });
 });
+
+describe("the default absolute cap", () => {
+  let tessera: TestInstance;
+  before(async () => {
+    tessera = await startTestInstance();
+  });
+  after(() => tessera.close());
+
+  it("ends a session renewed every 10 minutes 12 hours after its login (ASVS 3.3.2)", async () => {
+    const loginAt = unixSeconds(tessera);
+    let token = await tessera.login();
+    for (let elapsed = 600; elapsed < 12 * 3600; elapsed += 600) {
+      await tessera.clock.advanceSeconds(600);
+      const renewed = await renew(tessera, token);
+      assert.equal(renewed.status, 200, `after ${elapsed} s: ${renewed.text}`);
+      token = renewed.body.token;
+    }
+    assert.equal((await me(tessera, token)).body.sessionExpiresAt, loginAt + 12 * 3600);
+    await tessera.clock.advanceSeconds(600);
+    assert.equal((await me(tessera, token)).status, 401);
+  });
+});

@@ -1,0 +1,13 @@
+import type { Role } from "@tessera/protocol";
+import { TesseraError } from "../errors/tessera-error.ts";
+import type { Principal } from "./principal.ts";
+
+/**
+ * An admin holds every permission but none over owners: only an owner acts on what belongs to an
+ * owner's membership (its sessions, its API keys). 403 otherwise.
+ */
+export function assertMayActOn(caller: Pick<Principal, "role">, targetRole: Role, action: string): void {
+  if (targetRole === "owner" && caller.role !== "owner") {
+    throw new TesseraError("forbidden", `Only an owner may ${action} of an owner`);
+  }
+}
