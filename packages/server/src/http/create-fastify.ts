@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { DestinationStream } from "pino";
 import type { AppContext } from "../context.ts";
-import { handleClientError } from "../errors/client-error-handler.ts";
+import { handleClientError, rememberRequestLines } from "../errors/client-error-handler.ts";
 import { registerErrorHandling, sendError } from "../errors/error-handler.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 
@@ -86,6 +86,7 @@ export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {
         } as FastifyHttpsOptions<HttpsServer>) as unknown as FastifyInstance)
       : Fastify(common)
   ).withTypeProvider<TypeBoxTypeProvider>();
+  if (options.mutualTls) app.server.on("secureConnection", rememberRequestLines);
 
   // Clients of the APIs Tessera reproduces send Content-Type: application/json on bodiless requests:
   // an empty body is "no body", never an error.
