@@ -1,4 +1,4 @@
-import { STATUS_CODES } from "node:http";
+import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { ConnectionError, FastifyInstance } from "fastify";
 import { errorPayload, errorShapeOfPath } from "./error-handler.ts";
@@ -19,19 +19,38 @@ function readRequestLine(packet: Buffer | string | undefined): RequestLine | und
   return match?.[1] && match[2] ? { method: match[1], path: match[2] } : undefined;
 }
 
-const lastRequestLine = new WeakMap<Socket, RequestLine>();
+/** Per socket: the request whose head was read, and the request line of the last TLS packet that began one. */
+const headRead = new WeakMap<Socket, IncomingMessage>();
+const lastTlsRequestLine = new WeakMap<Socket, RequestLine>();
 
 /**
- * Remembers the request line of each packet that starts one. A TLS record holds at most 16 KiB,
- * so a head too large always fails in a later packet than its request line. Only for TLS
- * sockets, whose bytes pass through JavaScript anyway: a listener on a plain socket would take
- * it off Node's native parsing path.
+ * Lets the handler know which request it refuses when the failing packet does not say: a body
+ * too slow (its head was read), or, on TLS, a head too large (a TLS record holds at most 16 KiB,
+ * so such a head always fails in a later packet than its request line). Packets are watched
+ * only on TLS sockets, whose bytes pass through JavaScript anyway: a listener on a plain socket
+ * would take it off Node's native parsing path.
  */
-export function rememberRequestLines(socket: Socket): void {
-  socket.on("data", (chunk: Buffer) => {
-    const line = readRequestLine(chunk);
-    if (line) lastRequestLine.set(socket, line);
-  });
+export function watchRefusableRequests(server: Server, tls: boolean): void {
+  server.on("request", (request: IncomingMessage) => headRead.set(request.socket, request));
+  if (!tls) return;
+  server.on("secureConnection", (socket: Socket) =>
+    socket.on("data", (chunk: Buffer) => {
+      const line = readRequestLine(chunk);
+      if (line) lastTlsRequestLine.set(socket, line);
+    }),
+  );
+}
+
+/** The refused request's method and path, when known. */
+function refusedRequest(error: ConnectionError, socket: Socket): RequestLine | undefined {
+  const inPacket = readRequestLine((error as ConnectionError & { rawPacket?: Buffer | string }).rawPacket);
+  if (inPacket) return inPacket;
+  const incoming = headRead.get(socket);
+  // A complete request is an earlier one on this connection: the refused one is still being read.
+  if (incoming && !incoming.complete && incoming.method && incoming.url) {
+    return { method: incoming.method, path: incoming.url };
+  }
+  return lastTlsRequestLine.get(socket);
 }
 
 /**
@@ -49,10 +68,9 @@ export function handleClientError(this: FastifyInstance, error: ConnectionError,
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? new TesseraError("request_timeout")
         : new TesseraError("invalid_request", "The request is not valid HTTP/1.1");
-  const packet = (error as ConnectionError & { rawPacket?: Buffer | string }).rawPacket;
   // Unknown when the head came in several packets on a plain socket: then no body, which is
   // right for HEAD and still a complete answer (status and headers) for any other method.
-  const request = readRequestLine(packet) ?? lastRequestLine.get(socket);
+  const request = refusedRequest(error, socket);
   const { type, body } = errorPayload(errorShapeOfPath(request?.path ?? "/"), problem);
   const text = JSON.stringify(body);
   if (socket.writable) {

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { DestinationStream } from "pino";
 import type { AppContext } from "../context.ts";
-import { handleClientError, rememberRequestLines } from "../errors/client-error-handler.ts";
+import { handleClientError, watchRefusableRequests } from "../errors/client-error-handler.ts";
 import { registerErrorHandling, sendError } from "../errors/error-handler.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 
@@ -65,6 +65,11 @@ export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     bodyLimit: ctx.config.bodyLimit,
+    // A client must send its whole request in time (a slow body is cut with 408); the idle
+    // timeout closes silent connections and outlasts a datafeed long-poll, whose request has
+    // been received in full and so is no longer under the request timeout.
+    requestTimeout: ctx.config.requestTimeoutMs,
+    connectionTimeout: ctx.config.idleTimeoutMs,
     trustProxy: ctx.config.trustProxy ?? false,
     // Bodies keep their JSON types: "1" is not an integer here, and unknown fields are refused
     // where a schema says additionalProperties: false.
@@ -76,17 +81,23 @@ export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {
     frameworkErrors: (error, request, reply) =>
       sendError(request, reply, new TesseraError("invalid_request", `The request URL is not valid: ${error.message}`)),
   };
+  const deadlines = {
+    requestTimeout: ctx.config.requestTimeoutMs,
+    headersTimeout: ctx.config.headersTimeoutMs,
+    // How often Node looks for requests past these deadlines (30 s by default, longer than they may be).
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(ctx.config.headersTimeoutMs / 2)),
+  };
   const app = (
     options.mutualTls
       ? // One cast: Fastify types an HTTPS instance separately, but every route and plugin here
         // is server-agnostic (handlers read the TLS socket through request.raw.socket).
         (Fastify<HttpsServer>({
           ...common,
-          https: { ...options.mutualTls, requestCert: true, rejectUnauthorized: false },
+          https: { ...options.mutualTls, ...deadlines, requestCert: true, rejectUnauthorized: false },
         } as FastifyHttpsOptions<HttpsServer>) as unknown as FastifyInstance)
-      : Fastify(common)
+      : Fastify({ ...common, http: deadlines })
   ).withTypeProvider<TypeBoxTypeProvider>();
-  if (options.mutualTls) app.server.on("secureConnection", rememberRequestLines);
+  watchRefusableRequests(app.server, options.mutualTls !== undefined);
 
   // Clients of the APIs Tessera reproduces send Content-Type: application/json on bodiless requests:
   // an empty body is "no body", never an error.
