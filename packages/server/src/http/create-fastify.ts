@@ -1,5 +1,6 @@
 import type { Server as HttpsServer } from "node:https";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { tokenPrefixes } from "@tessera/protocol";
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { DestinationStream } from "pino";
 import type { AppContext } from "../context.ts";
@@ -22,15 +23,55 @@ export const redactedLogPaths = [
   "*.clientSecret",
 ];
 
-/**
- * Query parameters that carry one-time secrets (the identity provider's authorization code and
- * the sign-on state on /sso/callback, tokens that some clients put in URLs).
- */
-const secretQueryParameters = /([?&](?:code|state|token|access_token|id_token|session_state)=)[^&#]*/gi;
+/** A Tessera token (any of its prefixes) or a JWT (three base64url parts) anywhere in a text. */
+const tokenShaped = new RegExp(
+  `(?:${Object.values(tokenPrefixes).join("|")})[A-Za-z0-9_-]{8,}|[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]*`,
+);
 
-/** A request URL as it may be logged: secret query values replaced. */
+/**
+ * Query parameters whose values are secrets by their name, whatever their shape: the identity
+ * provider's code and the sign-on state on /sso/callback, and tokens, keys or passwords that
+ * some clients put in URLs.
+ */
+const secretParameterName = /token|key|secret|pass|code|state|verifier|assertion|signature|auth|credential|session/i;
+
+function decodedOrRaw(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll("+", " "));
+  } catch {
+    return text;
+  }
+}
+
+function holdsToken(text: string): boolean {
+  return tokenShaped.test(text) || tokenShaped.test(decodedOrRaw(text));
+}
+
+/**
+ * A request URL as it may be logged: path segments that hold a token, the values of secret
+ * query parameters, and every query value that holds a token (even percent-encoded inside
+ * another URL) are replaced.
+ */
 export function loggableUrl(url: string): string {
-  return url.replace(secretQueryParameters, "$1[redacted]");
+  const queryStart = url.indexOf("?");
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  const loggedPath = path
+    .split("/")
+    .map((segment) => (holdsToken(segment) ? "[redacted]" : segment))
+    .join("/");
+  if (queryStart === -1) return loggedPath;
+  const loggedQuery = url
+    .slice(queryStart + 1)
+    .split("&")
+    .map((parameter) => {
+      const equals = parameter.indexOf("=");
+      const name = equals === -1 ? parameter : parameter.slice(0, equals);
+      if (equals === -1) return holdsToken(name) ? "[redacted]" : parameter;
+      const secret = secretParameterName.test(decodedOrRaw(name)) || holdsToken(parameter.slice(equals + 1));
+      return secret ? `${holdsToken(name) ? "[redacted]" : name}=[redacted]` : parameter;
+    })
+    .join("&");
+  return `${loggedPath}?${loggedQuery}`;
 }
 
 export interface TlsServerOptions {
