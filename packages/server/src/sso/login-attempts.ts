@@ -2,11 +2,26 @@ import { randomBytes } from "node:crypto";
 import type { AppContext } from "../context.ts";
 import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { hashToken } from "../crypto/tokens.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
 import type { SsoLoginAttempt } from "../storage/schema.ts";
 import { SsoRefusal } from "./sso-error.ts";
 
 /** How long a sign-on may take at the provider before its state is refused. */
 export const attemptLifetimeMs = 10 * 60_000;
+
+/** Sign-on starts one address may make per minute: far above a person's, far below a flood's. */
+export const ssoStartsPerAddressPerMinute = 30;
+/** Unfinished, unexpired sign-ons an org may have at once, whatever the addresses that started them. */
+const maxPendingAttemptsPerOrg = 1000;
+
+/**
+ * Admits one more sign-on start from `ip` (each stores an attempt, without any credential):
+ * 429 `too_many_requests` with Retry-After past the per-address limit.
+ */
+export function admitSsoStart(ctx: AppContext, ip: string): void {
+  ctx.ssoStartThrottle.assertMayTry(ip, "Too many sign-ons started from this address");
+  ctx.ssoStartThrottle.recordFailure(ip);
+}
 
 function randomValue(): string {
   return randomBytes(32).toString("base64url");
@@ -47,6 +62,18 @@ export async function createAttempt(
     .deleteFrom("sso_handovers")
     .where("expires_at", "<", now - attemptLifetimeMs)
     .execute();
+  const pending = await ctx.db
+    .selectFrom("sso_login_attempts")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("org_id", "=", orgId)
+    .where("consumed_at", "is", null)
+    .where("created_at", ">", now - attemptLifetimeMs)
+    .executeTakeFirstOrThrow();
+  if (Number(pending.count) >= maxPendingAttemptsPerOrg) {
+    throw new TesseraError("too_many_requests", "Too many sign-ons are in progress for this organisation", {
+      headers: { "retry-after": "60" },
+    });
+  }
   await ctx.db
     .insertInto("sso_login_attempts")
     .values({
