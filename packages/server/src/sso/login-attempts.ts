@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { AppContext } from "../context.ts";
-import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { hashToken } from "../crypto/tokens.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import type { SsoLoginAttempt } from "../storage/schema.ts";
@@ -96,7 +95,8 @@ export async function createAttempt(
 
 /**
  * Consumes the attempt named by `state`, exactly once (a conditional update, so two nodes racing
- * on one callback cannot both win), and checks that the browser presenting it started it.
+ * on one callback cannot both win), and only for the browser that started it: a callback that
+ * brings the state without its binding cookie leaves the attempt for the real browser.
  */
 export async function consumeAttempt(
   ctx: AppContext,
@@ -106,25 +106,32 @@ export async function consumeAttempt(
   if (!state) throw new SsoRefusal("sso_state_invalid", "state_missing");
   const now = ctx.clock.now();
   const stateHash = hashToken(state);
-  const attempt = await ctx.db
-    .updateTable("sso_login_attempts")
-    .set({ consumed_at: now })
-    .where("state_hash", "=", stateHash)
-    .where("consumed_at", "is", null)
-    .where("created_at", ">", now - attemptLifetimeMs)
-    .returningAll()
-    .executeTakeFirst();
+  // Compared as hashes in the update itself: the check and the consumption are one step.
+  const attempt = browserBinding
+    ? await ctx.db
+        .updateTable("sso_login_attempts")
+        .set({ consumed_at: now })
+        .where("state_hash", "=", stateHash)
+        .where("browser_binding_hash", "=", hashToken(browserBinding))
+        .where("consumed_at", "is", null)
+        .where("created_at", ">", now - attemptLifetimeMs)
+        .returningAll()
+        .executeTakeFirst()
+    : undefined;
   if (!attempt) {
     const known = await ctx.db
       .selectFrom("sso_login_attempts")
-      .select(["org_id", "consumed_at"])
+      .select(["org_id", "consumed_at", "created_at"])
       .where("state_hash", "=", stateHash)
       .executeTakeFirst();
-    const reason = !known ? "state_unknown" : known.consumed_at !== null ? "state_replayed" : "state_expired";
+    const reason = !known
+      ? "state_unknown"
+      : known.consumed_at !== null
+        ? "state_replayed"
+        : known.created_at <= now - attemptLifetimeMs
+          ? "state_expired"
+          : "browser_mismatch";
     throw new SsoRefusal("sso_state_invalid", reason, undefined, known?.org_id);
-  }
-  if (!browserBinding || !constantTimeEqual(hashToken(browserBinding), attempt.browser_binding_hash)) {
-    throw new SsoRefusal("sso_state_invalid", "browser_mismatch", undefined, attempt.org_id);
   }
   return attempt;
 }

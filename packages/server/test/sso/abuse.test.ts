@@ -14,6 +14,7 @@ describe("single sign-on under abuse", () => {
   let orgId: number;
 
   const loginUrl = (hint = "alice") => `${tessera.baseUrl}/sso/${orgId}/login?loginHint=${hint}`;
+  const isCallback = (url: URL) => url.pathname === "/sso/callback";
   const storedAttempts = async () =>
     Number(
       (
@@ -98,6 +99,21 @@ describe("single sign-on under abuse", () => {
     // Once they expire, sign-ons start again.
     await tessera.clock.advanceSeconds(601);
     assert.equal((await fetch(loginUrl(), { redirect: "manual" })).status, 302);
+  });
+
+  it("does not let a callback without the binding cookie burn the attempt: the real browser still signs in", async () => {
+    await tessera.clock.advanceSeconds(61);
+    const browser = new Browser();
+    const stopped = await browser.visit(loginUrl(), { stopAt: isCallback });
+    const observer = await new Browser().visit(stopped.url);
+    assert.equal(observer.status, 400, observer.text);
+    assert.equal(observer.body.code, "sso_state_invalid");
+    const done = await browser.visit(stopped.url);
+    assert.equal(done.status, 200, done.text);
+    assert.match(done.body.token, /^tsu_/);
+    // Once used, the state is spent for every browser.
+    const replay = await browser.visit(stopped.url);
+    assert.equal(replay.status, 400, replay.text);
   });
 
   it("still signs in a browser after the throttles", async () => {
