@@ -27,6 +27,7 @@ import { keyManagerSessionRoutes, serviceSessionRoutes } from "./service-session
 import { sessionAdminRoutes } from "./sessions/admin-routes.ts";
 import { startExpirySweeper } from "./sessions/expiry-sweeper.ts";
 import { ssoAdminRoutes } from "./sso/admin-routes.ts";
+import { ssoStartsPerAddressPerMinute } from "./sso/login-attempts.ts";
 import { ssoRoutes } from "./sso/routes.ts";
 import type { StorageDialect } from "./storage/dialects/dialect.ts";
 import { loadServerSecret } from "./storage/server-secrets.ts";
@@ -60,6 +61,7 @@ async function createContext(config: Config, storage: StorageDialect, clock: Clo
     clock,
     renewalKey: await loadServerSecret(db, "renewal-key", clock.now()),
     loginThrottle: new AddressThrottle(clock),
+    ssoStartThrottle: new AddressThrottle(clock, ssoStartsPerAddressPerMinute),
     metrics: createMetrics(async () => {
       const now = clock.now();
       const row = await db

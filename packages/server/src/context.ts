@@ -16,4 +16,6 @@ export interface AppContext {
   /** Server secret from which renewed tokens are derived (see deriveSuccessorToken). */
   renewalKey: Buffer;
   loginThrottle: AddressThrottle;
+  /** Per-address limit of single sign-on starts, each of which stores an attempt. */
+  ssoStartThrottle: AddressThrottle;
 }

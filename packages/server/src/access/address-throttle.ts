@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
 
 /**
  * Per-address throttle of failed logins (contract §4), beside the per-account lockout: it slows
@@ -9,7 +10,8 @@ export class AddressThrottle {
 
   constructor(
     private readonly clock: Clock,
-    private readonly maxFailures = 50,
+    /** Failures in one window after which the address must wait for the next. */
+    readonly maxFailures = 50,
     private readonly windowMs = 60_000,
     private readonly maxTrackedAddresses = 100_000,
   ) {}
@@ -26,15 +28,25 @@ export class AddressThrottle {
     return entry.count >= this.maxFailures ? Math.ceil((this.windowMs - elapsed) / 1000) : 0;
   }
 
-  recordFailure(address: string): void {
+  /** Counts a failure of `address`; returns how many it has made in the current window, this one included. */
+  recordFailure(address: string): number {
     const now = this.clock.now();
     const entry = this.failures.get(address);
     if (entry && now - entry.windowStart < this.windowMs) {
       entry.count++;
-      return;
+      return entry.count;
     }
     if (this.failures.size >= this.maxTrackedAddresses) this.evictExpired(now);
     this.failures.set(address, { count: 1, windowStart: now });
+    return 1;
+  }
+
+  /** Throws 429 `too_many_requests` with Retry-After while `address` must wait. */
+  assertMayTry(address: string, message: string): void {
+    const retryAfter = this.retryAfterSeconds(address);
+    if (retryAfter > 0) {
+      throw new TesseraError("too_many_requests", message, { headers: { "retry-after": String(retryAfter) } });
+    }
   }
 
   private evictExpired(now: number): void {

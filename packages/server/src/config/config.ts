@@ -27,6 +27,12 @@ export interface Config {
   tlsKey: string | undefined;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** Longest a client may take to send a whole request (head and body), on every listener. */
+  requestTimeoutMs: number;
+  /** Longest a client may take to send a request's head. */
+  headersTimeoutMs: number;
+  /** Longest a connection may stay silent (no byte either way); longer than a datafeed long-poll. */
+  idleTimeoutMs: number;
   /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy); unset trusts none. */
   trustProxy: string | undefined;
   /** Tessera's public base URL (no trailing slash), from which the SSO redirect URI is built. */
@@ -144,6 +150,29 @@ export const settings = {
     default: "65536",
     description: "Largest request body in bytes (1024…10485760)",
   },
+  requestTimeoutMs: {
+    env: "TESSERA_REQUEST_TIMEOUT_MS",
+    flag: "--request-timeout-ms",
+    file: "requestTimeoutMs",
+    default: "30000",
+    description:
+      "Longest time a client may take to send a whole request, head and body, in ms (100…600000); then 408 and close",
+  },
+  headersTimeoutMs: {
+    env: "TESSERA_HEADERS_TIMEOUT_MS",
+    flag: "--headers-timeout-ms",
+    file: "headersTimeoutMs",
+    default: "10000",
+    description:
+      "Longest time a client may take to send a request's headers, in ms (100…600000, at most the request timeout)",
+  },
+  idleTimeoutMs: {
+    env: "TESSERA_IDLE_TIMEOUT_MS",
+    flag: "--idle-timeout-ms",
+    file: "idleTimeoutMs",
+    default: "60000",
+    description: "A connection silent this long is closed, in ms (35000…3600000: above the 30-s datafeed long-poll)",
+  },
   trustProxy: {
     env: "TESSERA_TRUST_PROXY",
     flag: "--trust-proxy",
@@ -193,6 +222,15 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
   };
   const name = (key: keyof Config) => settings[key].env;
 
+  const requestTimeoutMs = parseInteger(name("requestTimeoutMs"), raw("requestTimeoutMs") ?? "30000", 100, 600_000);
+  const headersTimeoutMs = parseInteger(name("headersTimeoutMs"), raw("headersTimeoutMs") ?? "10000", 100, 600_000);
+  // Node refuses a head deadline later than the whole request's.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      name("headersTimeoutMs"),
+      `must not exceed ${name("requestTimeoutMs")} (${requestTimeoutMs})`,
+    );
+  }
   return {
     dataDir: resolve(raw("dataDir") ?? "./data"),
     httpAddr: parseAddress(name("httpAddr"), raw("httpAddr")),
@@ -207,6 +245,9 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     tlsCert: raw("tlsCert"),
     tlsKey: raw("tlsKey"),
     bodyLimit: parseInteger(name("bodyLimit"), raw("bodyLimit") ?? "65536", 1024, 10485760),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    idleTimeoutMs: parseInteger(name("idleTimeoutMs"), raw("idleTimeoutMs") ?? "60000", 35_000, 3_600_000),
     trustProxy: raw("trustProxy"),
     publicUrl: parsePublicUrl(name("publicUrl"), raw("publicUrl")),
     sessionauthStrictContentType: parseBoolean(

@@ -39,11 +39,21 @@ function pathFamily(url: string): string {
   return end === -1 ? url : url.slice(0, end + 1);
 }
 
+/** The shape of errors for `url` when no route declares one (no match, or not even parsed): its path family's. */
+export function errorShapeOfPath(url: string): ErrorShape {
+  return symphonyPathFamilies.has(pathFamily(url)) ? "symphony" : "problem";
+}
+
 /** The shape a request's errors take: its route's declaration, else that of its path family. */
 function errorShapeOf(request: FastifyRequest): ErrorShape {
-  const declared = request.routeOptions.config.errors;
-  if (declared !== undefined) return declared;
-  return symphonyPathFamilies.has(pathFamily(request.url)) ? "symphony" : "problem";
+  return request.routeOptions.config.errors ?? errorShapeOfPath(request.url);
+}
+
+/** The media type and body of `error` in `shape`. */
+export function errorPayload(shape: ErrorShape, error: TesseraError): { type: string; body: object } {
+  return shape === "symphony"
+    ? { type: "application/json", body: { code: error.status, message: error.message, reason: error.code } }
+    : { type: "application/problem+json", body: problemBody(error) };
 }
 
 /**
@@ -101,10 +111,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
   if (error.status === 401 && !reply.hasHeader("www-authenticate"))
     reply.header("www-authenticate", 'Bearer realm="tessera"');
   reply.status(error.status);
-  if (errorShapeOf(request) === "symphony") {
-    return reply.type("application/json").send({ code: error.status, message: error.message, reason: error.code });
-  }
-  return reply.type("application/problem+json").send(problemBody(error));
+  const { type, body } = errorPayload(errorShapeOf(request), error);
+  return reply.type(type).send(body);
 }
 
 /** The RFC 9457 body of `error`. */

@@ -1,9 +1,10 @@
 import type { Server as HttpsServer } from "node:https";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { tokenPrefixes } from "@tessera/protocol";
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { DestinationStream } from "pino";
 import type { AppContext } from "../context.ts";
-import { handleClientError } from "../errors/client-error-handler.ts";
+import { handleClientError, watchRefusableRequests } from "../errors/client-error-handler.ts";
 import { registerErrorHandling, sendError } from "../errors/error-handler.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 
@@ -22,15 +23,55 @@ export const redactedLogPaths = [
   "*.clientSecret",
 ];
 
-/**
- * Query parameters that carry one-time secrets (the identity provider's authorization code and
- * the sign-on state on /sso/callback, tokens that some clients put in URLs).
- */
-const secretQueryParameters = /([?&](?:code|state|token|access_token|id_token|session_state)=)[^&#]*/gi;
+/** A Tessera token (any of its prefixes) or a JWT (three base64url parts) anywhere in a text. */
+const tokenShaped = new RegExp(
+  `(?:${Object.values(tokenPrefixes).join("|")})[A-Za-z0-9_-]{8,}|[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]*`,
+);
 
-/** A request URL as it may be logged: secret query values replaced. */
+/**
+ * Query parameters whose values are secrets by their name, whatever their shape: the identity
+ * provider's code and the sign-on state on /sso/callback, and tokens, keys or passwords that
+ * some clients put in URLs.
+ */
+const secretParameterName = /token|key|secret|pass|code|state|verifier|assertion|signature|auth|credential|session/i;
+
+function decodedOrRaw(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll("+", " "));
+  } catch {
+    return text;
+  }
+}
+
+function holdsToken(text: string): boolean {
+  return tokenShaped.test(text) || tokenShaped.test(decodedOrRaw(text));
+}
+
+/**
+ * A request URL as it may be logged: path segments that hold a token, the values of secret
+ * query parameters, and every query value that holds a token (even percent-encoded inside
+ * another URL) are replaced.
+ */
 export function loggableUrl(url: string): string {
-  return url.replace(secretQueryParameters, "$1[redacted]");
+  const queryStart = url.indexOf("?");
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  const loggedPath = path
+    .split("/")
+    .map((segment) => (holdsToken(segment) ? "[redacted]" : segment))
+    .join("/");
+  if (queryStart === -1) return loggedPath;
+  const loggedQuery = url
+    .slice(queryStart + 1)
+    .split("&")
+    .map((parameter) => {
+      const equals = parameter.indexOf("=");
+      const name = equals === -1 ? parameter : parameter.slice(0, equals);
+      if (equals === -1) return holdsToken(name) ? "[redacted]" : parameter;
+      const secret = secretParameterName.test(decodedOrRaw(name)) || holdsToken(parameter.slice(equals + 1));
+      return secret ? `${holdsToken(name) ? "[redacted]" : name}=[redacted]` : parameter;
+    })
+    .join("&");
+  return `${loggedPath}?${loggedQuery}`;
 }
 
 export interface TlsServerOptions {
@@ -65,6 +106,11 @@ export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     bodyLimit: ctx.config.bodyLimit,
+    // A client must send its whole request in time (a slow body is cut with 408); the idle
+    // timeout closes silent connections and outlasts a datafeed long-poll, whose request has
+    // been received in full and so is no longer under the request timeout.
+    requestTimeout: ctx.config.requestTimeoutMs,
+    connectionTimeout: ctx.config.idleTimeoutMs,
     trustProxy: ctx.config.trustProxy ?? false,
     // Bodies keep their JSON types: "1" is not an integer here, and unknown fields are refused
     // where a schema says additionalProperties: false.
@@ -76,16 +122,23 @@ export function createFastify(ctx: AppContext, options: CreateFastifyOptions = {
     frameworkErrors: (error, request, reply) =>
       sendError(request, reply, new TesseraError("invalid_request", `The request URL is not valid: ${error.message}`)),
   };
+  const deadlines = {
+    requestTimeout: ctx.config.requestTimeoutMs,
+    headersTimeout: ctx.config.headersTimeoutMs,
+    // How often Node looks for requests past these deadlines (30 s by default, longer than they may be).
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(ctx.config.headersTimeoutMs / 2)),
+  };
   const app = (
     options.mutualTls
       ? // One cast: Fastify types an HTTPS instance separately, but every route and plugin here
         // is server-agnostic (handlers read the TLS socket through request.raw.socket).
         (Fastify<HttpsServer>({
           ...common,
-          https: { ...options.mutualTls, requestCert: true, rejectUnauthorized: false },
+          https: { ...options.mutualTls, ...deadlines, requestCert: true, rejectUnauthorized: false },
         } as FastifyHttpsOptions<HttpsServer>) as unknown as FastifyInstance)
-      : Fastify(common)
+      : Fastify({ ...common, http: deadlines })
   ).withTypeProvider<TypeBoxTypeProvider>();
+  watchRefusableRequests(app.server, options.mutualTls !== undefined);
 
   // Clients of the APIs Tessera reproduces send Content-Type: application/json on bodiless requests:
   // an empty body is "no body", never an error.

@@ -12,6 +12,13 @@ export interface ServiceLoginAttempt {
 }
 
 /**
+ * Refusals of one address audited one by one within a throttle window. Past them, the window's
+ * further refusals are summed up in one event, written when the address reaches the throttle,
+ * so that garbage from one address cannot flood the audit log and the datafeeds.
+ */
+const refusalsAuditedPerWindow = 10;
+
+/**
  * Runs a service login and, when it is refused, writes `login.failed` (contract §3: failed logins
  * are security events, and datafeeds carry them) to every org the attempt names: the orgs that
  * trust the certificate, or those where a service user of that name exists. An attempt that
@@ -22,15 +29,29 @@ export async function auditServiceLoginRefusal<T>(
   attempt: () => ServiceLoginAttempt,
   login: () => Promise<T>,
 ): Promise<T> {
+  // Refused logins share the per-address throttle of password logins.
+  const { ip } = attempt();
+  ctx.loginThrottle.assertMayTry(ip, "Too many failed logins from this address");
   try {
     return await login();
   } catch (error) {
-    if (error instanceof TesseraError && error.status < 500) await recordRefusal(ctx, attempt(), error.code);
+    if (error instanceof TesseraError && error.status < 500) {
+      const failures = ctx.loginThrottle.recordFailure(ip);
+      if (failures <= refusalsAuditedPerWindow) await recordRefusal(ctx, attempt(), error.code);
+      else if (failures === ctx.loginThrottle.maxFailures) {
+        await recordRefusal(ctx, attempt(), "too_many_failures", { failures: failures - refusalsAuditedPerWindow });
+      }
+    }
     throw error;
   }
 }
 
-async function recordRefusal(ctx: AppContext, attempt: ServiceLoginAttempt, reason: string): Promise<void> {
+async function recordRefusal(
+  ctx: AppContext,
+  attempt: ServiceLoginAttempt,
+  reason: string,
+  extra: Record<string, number> = {},
+): Promise<void> {
   const holders =
     attempt.username === undefined
       ? []
@@ -43,7 +64,7 @@ async function recordRefusal(ctx: AppContext, attempt: ServiceLoginAttempt, reas
           .execute();
   const orgIds = attempt.orgIds.length > 0 ? attempt.orgIds : [...new Set(holders.map((holder) => holder.org_id))];
   const now = ctx.clock.now();
-  const data = { reason, method: attempt.method, username: attempt.username ?? null };
+  const data = { reason, method: attempt.method, username: attempt.username ?? null, ...extra };
   await ctx.db.transaction().execute(async (trx) => {
     for (const orgId of orgIds.length > 0 ? orgIds : [null]) {
       await recordAudit(trx, now, {

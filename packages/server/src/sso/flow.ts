@@ -6,7 +6,13 @@ import { openUserSession } from "../sessions/open-session.ts";
 import { createHandover } from "./handover.ts";
 import { resolveSsoUser } from "./identity.ts";
 import { assertedProfile, discoverProvider, redeemAuthorizationCode, verifyIdToken } from "./identity-provider.ts";
-import { attemptLifetimeMs, bindingCookieName, consumeAttempt, createAttempt } from "./login-attempts.ts";
+import {
+  admitSsoStart,
+  attemptLifetimeMs,
+  bindingCookieName,
+  consumeAttempt,
+  createAttempt,
+} from "./login-attempts.ts";
 import { loadSsoSettings, type SsoSettings } from "./sso-config.ts";
 import { SsoRefusal } from "./sso-error.ts";
 import { returnUrlAllowed } from "./urls.ts";
@@ -23,7 +29,9 @@ export async function startSsoLogin(
   orgId: number,
   query: SsoLoginQuery,
   redirectUri: string,
+  ip: string,
 ): Promise<SsoStart> {
+  admitSsoStart(ctx, ip);
   const settings = await loadSsoSettings(ctx, orgId);
   if (query.returnTo !== undefined && !returnUrlAllowed(query.returnTo, settings.allowedReturnUrls)) {
     throw new TesseraError("sso_return_url_not_allowed", "Add the URL to allowedReturnUrls, or use a loopback URL");

@@ -1,12 +1,26 @@
 import { randomBytes } from "node:crypto";
 import type { AppContext } from "../context.ts";
-import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { hashToken } from "../crypto/tokens.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
 import type { SsoLoginAttempt } from "../storage/schema.ts";
 import { SsoRefusal } from "./sso-error.ts";
 
 /** How long a sign-on may take at the provider before its state is refused. */
 export const attemptLifetimeMs = 10 * 60_000;
+
+/** Sign-on starts one address may make per minute: far above a person's, far below a flood's. */
+export const ssoStartsPerAddressPerMinute = 30;
+/** Unfinished, unexpired sign-ons an org may have at once, whatever the addresses that started them. */
+const maxPendingAttemptsPerOrg = 1000;
+
+/**
+ * Admits one more sign-on start from `ip` (each stores an attempt, without any credential):
+ * 429 `too_many_requests` with Retry-After past the per-address limit.
+ */
+export function admitSsoStart(ctx: AppContext, ip: string): void {
+  ctx.ssoStartThrottle.assertMayTry(ip, "Too many sign-ons started from this address");
+  ctx.ssoStartThrottle.recordFailure(ip);
+}
 
 function randomValue(): string {
   return randomBytes(32).toString("base64url");
@@ -47,6 +61,18 @@ export async function createAttempt(
     .deleteFrom("sso_handovers")
     .where("expires_at", "<", now - attemptLifetimeMs)
     .execute();
+  const pending = await ctx.db
+    .selectFrom("sso_login_attempts")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("org_id", "=", orgId)
+    .where("consumed_at", "is", null)
+    .where("created_at", ">", now - attemptLifetimeMs)
+    .executeTakeFirstOrThrow();
+  if (Number(pending.count) >= maxPendingAttemptsPerOrg) {
+    throw new TesseraError("too_many_requests", "Too many sign-ons are in progress for this organisation", {
+      headers: { "retry-after": "60" },
+    });
+  }
   await ctx.db
     .insertInto("sso_login_attempts")
     .values({
@@ -69,7 +95,8 @@ export async function createAttempt(
 
 /**
  * Consumes the attempt named by `state`, exactly once (a conditional update, so two nodes racing
- * on one callback cannot both win), and checks that the browser presenting it started it.
+ * on one callback cannot both win), and only for the browser that started it: a callback that
+ * brings the state without its binding cookie leaves the attempt for the real browser.
  */
 export async function consumeAttempt(
   ctx: AppContext,
@@ -79,25 +106,32 @@ export async function consumeAttempt(
   if (!state) throw new SsoRefusal("sso_state_invalid", "state_missing");
   const now = ctx.clock.now();
   const stateHash = hashToken(state);
-  const attempt = await ctx.db
-    .updateTable("sso_login_attempts")
-    .set({ consumed_at: now })
-    .where("state_hash", "=", stateHash)
-    .where("consumed_at", "is", null)
-    .where("created_at", ">", now - attemptLifetimeMs)
-    .returningAll()
-    .executeTakeFirst();
+  // Compared as hashes in the update itself: the check and the consumption are one step.
+  const attempt = browserBinding
+    ? await ctx.db
+        .updateTable("sso_login_attempts")
+        .set({ consumed_at: now })
+        .where("state_hash", "=", stateHash)
+        .where("browser_binding_hash", "=", hashToken(browserBinding))
+        .where("consumed_at", "is", null)
+        .where("created_at", ">", now - attemptLifetimeMs)
+        .returningAll()
+        .executeTakeFirst()
+    : undefined;
   if (!attempt) {
     const known = await ctx.db
       .selectFrom("sso_login_attempts")
-      .select(["org_id", "consumed_at"])
+      .select(["org_id", "consumed_at", "created_at"])
       .where("state_hash", "=", stateHash)
       .executeTakeFirst();
-    const reason = !known ? "state_unknown" : known.consumed_at !== null ? "state_replayed" : "state_expired";
+    const reason = !known
+      ? "state_unknown"
+      : known.consumed_at !== null
+        ? "state_replayed"
+        : known.created_at <= now - attemptLifetimeMs
+          ? "state_expired"
+          : "browser_mismatch";
     throw new SsoRefusal("sso_state_invalid", reason, undefined, known?.org_id);
-  }
-  if (!browserBinding || !constantTimeEqual(hashToken(browserBinding), attempt.browser_binding_hash)) {
-    throw new SsoRefusal("sso_state_invalid", "browser_mismatch", undefined, attempt.org_id);
   }
   return attempt;
 }

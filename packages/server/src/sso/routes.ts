@@ -48,6 +48,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           Number(request.params.orgId),
           request.query,
           redirectUriFor(ctx, request),
+          request.ip,
         );
         const { cookie } = start;
         const attributes = `Path=/sso/callback; Max-Age=${cookie.maxAgeSeconds}; HttpOnly; SameSite=Lax${cookie.secure ? "; Secure" : ""}`;

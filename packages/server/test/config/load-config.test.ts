@@ -135,6 +135,33 @@ describe("loadConfig", () => {
     }
   });
 
+  it("has request, header and idle timeouts, validated", () => {
+    const defaults = loadConfig({ argv: [], env: {} });
+    assert.deepEqual(
+      [defaults.requestTimeoutMs, defaults.headersTimeoutMs, defaults.idleTimeoutMs],
+      [30_000, 10_000, 60_000],
+    );
+    const set = loadConfig({
+      argv: [],
+      env: { TESSERA_REQUEST_TIMEOUT_MS: "5000", TESSERA_HEADERS_TIMEOUT_MS: "2000", TESSERA_IDLE_TIMEOUT_MS: "90000" },
+    });
+    assert.deepEqual([set.requestTimeoutMs, set.headersTimeoutMs, set.idleTimeoutMs], [5_000, 2_000, 90_000]);
+    for (const [setting, value] of [
+      ["TESSERA_REQUEST_TIMEOUT_MS", "0"],
+      ["TESSERA_REQUEST_TIMEOUT_MS", "30s"],
+      ["TESSERA_REQUEST_TIMEOUT_MS", "9999999"],
+      ["TESSERA_HEADERS_TIMEOUT_MS", "50"],
+      // A silent connection is cut after the idle timeout: it must outlast a 30-s long-poll.
+      ["TESSERA_IDLE_TIMEOUT_MS", "30000"],
+    ] as const) {
+      assertRejects(() => loadConfig({ argv: [], env: { [setting]: value } }), setting);
+    }
+    assertRejects(
+      () => loadConfig({ argv: [], env: { TESSERA_REQUEST_TIMEOUT_MS: "1000", TESSERA_HEADERS_TIMEOUT_MS: "2000" } }),
+      "TESSERA_HEADERS_TIMEOUT_MS",
+    );
+  });
+
   it("names the setting for a bad flag value too", () => {
     assertRejects(() => loadConfig({ argv: ["--log-level", "loud"], env: {} }), "TESSERA_LOG_LEVEL");
     assertRejects(() => loadConfig({ argv: ["--body-limit=abc"], env: {} }), "TESSERA_BODY_LIMIT");

@@ -104,6 +104,35 @@ describe("log redaction", () => {
     await tessera.request(`/sso/callback?code=${providerCode}&state=${ssoState}`);
     await tessera.request(`/sso/callback?state=${ssoState}&error=access_denied`);
 
+    // Token-shaped values anywhere in a URL: query parameters whatever their name, and path
+    // segments that look like Tessera tokens or JWTs. Live tokens and made-up ones alike.
+    const jwt = `eyJhbGciOiJSUzUxMiJ9.${Buffer.from('{"sub":"bot-to-hide"}').toString("base64url")}.c2lnbmF0dXJl`;
+    const handover = `tsh_${"H".repeat(43)}`;
+    const serviceToken = `tss_${"S".repeat(43)}`;
+    const keyManagerToken = `tsm_${"M".repeat(43)}`;
+    const plainKey = "plain-secret-key-to-hide";
+    const unnamed = `tsu_${"U".repeat(43)}`;
+    secrets.push(jwt, handover, serviceToken, keyManagerToken, plainKey, unnamed);
+    const urls = [
+      `/user/users/me?sessionToken=${serviceToken}`,
+      `/user/users/me?keyManagerToken=${keyManagerToken}`,
+      `/user/users/me?apiKey=${apiKey}`,
+      `/user/users/me?key=${plainKey}`,
+      `/user/users/me?token=${renewed}`,
+      `/user/users/me?access_token=${jwt}`,
+      `/user/users/me?anything=${unnamed}&other=1`,
+      `/user/users/me?x=1&Session%54oken=${serviceToken}`,
+      `/user/users/me?next=${encodeURIComponent(`/a?b=${handover}`)}`,
+      `/user/${renewed}`,
+      `/user/users/${apiKey}/x`,
+      `/sso/handover/${handover}`,
+      `/login/pubkey/${jwt}`,
+      `/agent/v5/datafeeds/${jwt}/read`,
+      `/pod/v1/${serviceToken}?a=b`,
+    ];
+    for (const url of urls) await tessera.request(url);
+    await tessera.request(`/user/users/me;token=${unnamed}`);
+
     // Logout last.
     assert.equal((await tessera.request("/user/authenticate", { method: "DELETE", token: renewed })).status, 204);
     await new Promise((resolve) => setImmediate(resolve));
@@ -120,5 +149,15 @@ describe("log redaction", () => {
       }
     }
     assert.deepEqual(leaks, []);
+    // Only the secrets go: the rest of each URL is still logged.
+    const loggedUrls = tessera.logs.map((line) => JSON.parse(line).req?.url as string | undefined);
+    for (const expected of [
+      "/user/users/me?anything=[redacted]&other=1",
+      "/user/users/me?x=1&Session%54oken=[redacted]",
+      "/agent/v5/datafeeds/[redacted]/read",
+      "/pod/v1/[redacted]?a=b",
+    ]) {
+      assert.ok(loggedUrls.includes(expected), `logged: ${expected}`);
+    }
   });
 });
