@@ -5,6 +5,7 @@ import type { AppContext } from "../context.ts";
 import { hashPassword, verifyPassword } from "../crypto/passwords.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { getPasswordPolicy } from "../policies/policies.ts";
+import { revokeSessions } from "../sessions/revoke-sessions.ts";
 import type { Database } from "../storage/schema.ts";
 import { checkPassword, chooseOrg } from "./credentials.ts";
 
@@ -60,7 +61,11 @@ export async function storePassword(
     .execute();
 }
 
-/** `POST /user/password`: works with an expired password; enforces the selected org's policy. */
+/**
+ * `POST /user/password`: works with an expired password; enforces the selected org's policy. The
+ * change is made with email and password, not a session, so it ends every session of the account
+ * in every org, in the same transaction: whoever knew the old password is signed out.
+ */
 export async function changePassword(ctx: AppContext, input: ChangePasswordRequest, ip: string): Promise<void> {
   const { user, activeOrgs } = await checkPassword(ctx, {
     email: input.email,
@@ -82,5 +87,11 @@ export async function changePassword(ctx: AppContext, input: ChangePasswordReque
       subjectUserId: user.id,
       ip,
     });
+    await revokeSessions(
+      ctx,
+      { userId: user.id, everyOrg: true },
+      { actorUserId: user.id, reason: "password_changed", ip },
+      trx,
+    );
   });
 }
