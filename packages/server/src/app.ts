@@ -60,6 +60,7 @@ async function createContext(config: Config, storage: StorageDialect, clock: Clo
     db,
     clock,
     renewalKey: await loadServerSecret(db, "renewal-key", clock.now()),
+    emailKey: await loadServerSecret(db, "email-key", clock.now()),
     loginThrottle: new AddressThrottle(clock),
     ssoStartThrottle: new AddressThrottle(clock, ssoStartsPerAddressPerMinute),
     metrics: createMetrics(async () => {

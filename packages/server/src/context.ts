@@ -15,6 +15,8 @@ export interface AppContext {
   metrics: Metrics;
   /** Server secret from which renewed tokens are derived (see deriveSuccessorToken). */
   renewalKey: Buffer;
+  /** Server secret keying the hashes under which failed logins of unknown emails are counted. */
+  emailKey: Buffer;
   loginThrottle: AddressThrottle;
   /** Per-address limit of single sign-on starts, each of which stores an attempt. */
   ssoStartThrottle: AddressThrottle;

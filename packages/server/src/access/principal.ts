@@ -11,6 +11,7 @@ export interface Principal {
   email: string;
   displayName: string;
   kind: "person" | "service";
+  /** Only through a user session: an API key acts with its membership's org role and never more. */
   isSystemAdmin: boolean;
   orgId: number;
   orgName: string;
@@ -86,6 +87,8 @@ export async function resolvePrincipal(
   if (live.kind === "apiKey") {
     return {
       ...account,
+      // A key is made by an org admin for a membership; it must not lend the account's system-wide power.
+      isSystemAdmin: false,
       via: "apiKey",
       sessionId: null,
       apiKeyId: live.apiKeyId,

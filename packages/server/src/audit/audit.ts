@@ -13,6 +13,7 @@ export type AuditEventType =
   | "login.succeeded"
   | "login.failed"
   | "account.locked"
+  | "user.unlocked"
   | "session.created"
   | "session.renewed"
   | "session.revoked"

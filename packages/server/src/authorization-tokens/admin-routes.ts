@@ -20,7 +20,7 @@ export function signingKeyAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebo
       handler: async (request) => {
         const principal = await authenticate(ctx, request);
         if (!principal.isSystemAdmin)
-          throw new TesseraError("forbidden", "Only a system admin may rotate signing keys");
+          throw new TesseraError("forbidden", "Only a system admin, with a user session, may rotate signing keys");
         return rotateSigningKeysAudited(ctx.db, ctx.clock.now(), { userId: principal.userId, ip: request.ip });
       },
     });

@@ -41,6 +41,8 @@ export interface Config {
   sessionauthStrictContentType: boolean;
   /** `iss` of authorization tokens. */
   issuer: string;
+  /** Longest lockout after failed logins, whatever an org's policy asks for. */
+  maxLockoutMinutes: number;
 }
 
 /** A setting with a bad value: start-up stops with a message that names it. */
@@ -200,6 +202,13 @@ export const settings = {
     default: "tessera",
     description: "The iss claim of authorization tokens (for example the public URL of this server)",
   },
+  maxLockoutMinutes: {
+    env: "TESSERA_MAX_LOCKOUT_MINUTES",
+    flag: "--max-lockout-minutes",
+    file: "maxLockoutMinutes",
+    default: "1440",
+    description: "Longest lockout after failed logins in minutes (1…10080), whatever an org's password policy says",
+  },
 } as const satisfies Record<keyof Config, SettingSpec>;
 
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -255,6 +264,7 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
       raw("sessionauthStrictContentType") ?? "false",
     ),
     issuer: raw("issuer") ?? "tessera",
+    maxLockoutMinutes: parseInteger(name("maxLockoutMinutes"), raw("maxLockoutMinutes") ?? "1440", 1, 10080),
   };
 }
 

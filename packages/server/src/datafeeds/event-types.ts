@@ -12,6 +12,7 @@ export const datafeedEventTypes: Readonly<Record<AuditEventType, string>> = {
   "login.succeeded": "LOGIN_SUCCEEDED",
   "login.failed": "LOGIN_FAILED",
   "account.locked": "ACCOUNT_LOCKED",
+  "user.unlocked": "USER_UNLOCKED",
   "session.created": "SESSION_CREATED",
   "session.renewed": "SESSION_RENEWED",
   "session.revoked": "SESSION_REVOKED",

@@ -7,7 +7,8 @@ import { insertMembership } from "../users/users.ts";
 
 /** `POST /admin/orgs`: a system admin creates an org and becomes its owner. */
 export async function createOrg(ctx: AppContext, caller: Principal, input: CreateOrgRequest, ip: string): Promise<Org> {
-  if (!caller.isSystemAdmin) throw new TesseraError("forbidden", "Only a system admin may create organisations");
+  if (!caller.isSystemAdmin)
+    throw new TesseraError("forbidden", "Only a system admin, with a user session, may create organisations");
   const name = input.name.trim();
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {

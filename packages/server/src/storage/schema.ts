@@ -27,6 +27,8 @@ export interface Database {
   sso_handovers: SsoHandoverTable;
   // Datafeeds (migration 004-datafeeds).
   datafeeds: DatafeedTable;
+  // Failed logins of emails without a password account (migration 007).
+  unknown_email_failures: UnknownEmailFailureTable;
 }
 
 type Flag = 0 | 1;
@@ -54,6 +56,14 @@ export interface UserTable {
   failed_attempts: Generated<number>;
   locked_until: number | null;
   created_at: CreatedAt;
+}
+
+/** Failed logins of an email that has no password account, counted as an account's are. */
+export interface UnknownEmailFailureTable {
+  /** Keyed hash (HMAC-SHA-256, base64url) of the normalised email. */
+  email_hash: string;
+  failed_attempts: number;
+  locked_until: number | null;
 }
 
 export interface MembershipTable {

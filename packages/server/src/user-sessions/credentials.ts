@@ -1,11 +1,19 @@
 import type { PasswordPolicy, Role } from "@tessera/protocol";
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { verifyDummyPassword, verifyPassword } from "../crypto/passwords.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { defaultPasswordPolicy, getPasswordPolicy } from "../policies/policies.ts";
+import { capLockout, getAccountPasswordPolicy } from "../policies/account-policy.ts";
+import { defaultPasswordPolicy } from "../policies/policies.ts";
 import type { Database, User } from "../storage/schema.ts";
+import {
+  accountCounter,
+  accountLocked,
+  countFailure,
+  type FailureCounter,
+  unknownEmailCounter,
+} from "./failure-counters.ts";
 
 export interface ActiveOrg {
   orgId: number;
@@ -44,21 +52,6 @@ export function chooseOrg(activeOrgs: ActiveOrg[], selectedOrg: number | null | 
   return chosen;
 }
 
-/** Lockout follows the selected org's policy; without one, the strictest of the user's orgs. */
-async function lockoutPolicy(
-  ctx: AppContext,
-  activeOrgs: ActiveOrg[],
-  selectedOrg: number | null | undefined,
-): Promise<PasswordPolicy> {
-  const selected = activeOrgs.find((org) => org.orgId === selectedOrg);
-  if (selected) return getPasswordPolicy(ctx.db, selected.orgId);
-  const policies = await Promise.all(activeOrgs.map((org) => getPasswordPolicy(ctx.db, org.orgId)));
-  return policies.reduce(
-    (strictest, policy) => (policy.maxFailedAttempts < strictest.maxFailedAttempts ? policy : strictest),
-    policies[0] ?? defaultPasswordPolicy,
-  );
-}
-
 export interface CredentialCheck {
   email: string;
   password: string;
@@ -92,64 +85,23 @@ export async function checkPassword(
 
   if (!user?.password_hash) {
     await verifyDummyPassword(check.password);
-    await failLogin(ctx, ctx.db, check, null, null, "unknown_user");
-    throw new TesseraError("invalid_credentials");
+    // Counted like an account under the default policy, so that neither the answers nor a lockout tell it apart.
+    const policy = capLockout(defaultPasswordPolicy, ctx.config.maxLockoutMinutes);
+    return refuseAfterVerification(ctx, check, unknownEmailCounter(ctx.emailKey, email), policy, null, null);
   }
 
   const activeOrgs = await listActiveOrgs(ctx, user.id);
   const passwordMatches = await verifyPassword(user.password_hash, check.password);
-  const now = ctx.clock.now();
-  // Read again after the verification: guesses sent in parallel see a lockout that another set meanwhile.
-  const { locked_until: lockedUntil } = await ctx.db
-    .selectFrom("users")
-    .select("locked_until")
-    .where("id", "=", user.id)
-    .executeTakeFirstOrThrow();
-
-  if (lockedUntil !== null && now < lockedUntil) {
-    // Said whatever the password was, so a locked account cannot be used to test guesses.
-    await failLogin(ctx, ctx.db, check, user, activeOrgs, "locked");
-    throw new TesseraError("account_locked", "Too many failed logins; try again later", {
-      headers: { "retry-after": String(Math.ceil((lockedUntil - now) / 1000)) },
-    });
-  }
-
   if (!passwordMatches) {
-    const policy = await lockoutPolicy(ctx, activeOrgs, check.selectedOrg);
-    await ctx.db.transaction().execute(async (trx) => {
-      // Counted in the database, not from the row read before the (slow) verification, so that
-      // parallel guesses all count. A lockout that has run out starts the count again.
-      const lapsed = sql<boolean>`locked_until is not null and locked_until <= ${now}`;
-      const counted = await trx
-        .updateTable("users")
-        .set({
-          failed_attempts: sql<number>`case when ${lapsed} then 1 else failed_attempts + 1 end`,
-          locked_until: sql<number | null>`case when ${lapsed} then null else locked_until end`,
-        })
-        .where("id", "=", user.id)
-        .returning(["failed_attempts", "locked_until"])
-        .executeTakeFirstOrThrow();
-      // A concurrent guess may have locked the account already: that lockout stands as it is.
-      const locks = counted.locked_until === null && counted.failed_attempts >= policy.maxFailedAttempts;
-      if (locks) {
-        await trx
-          .updateTable("users")
-          .set({ failed_attempts: 0, locked_until: now + policy.lockoutMinutes * 60_000 })
-          .where("id", "=", user.id)
-          .execute();
-        await recordAudit(trx, now, {
-          type: "account.locked",
-          orgId: activeOrgs[0]?.orgId ?? null,
-          actorUserId: null,
-          subjectUserId: user.id,
-          data: { minutes: policy.lockoutMinutes },
-          ip: check.ip,
-        });
-      }
-      // In the transaction that counted it, so the event and the count commit together.
-      await failLogin(ctx, trx, check, user, activeOrgs, "wrong_password");
-    });
-    throw new TesseraError("invalid_credentials");
+    const policy = await getAccountPasswordPolicy(ctx.db, user.id, ctx.config.maxLockoutMinutes);
+    return refuseAfterVerification(ctx, check, accountCounter(user.id), policy, user, activeOrgs);
+  }
+  // Read again after the verification: guesses sent in parallel see a lockout that another set meanwhile.
+  const now = ctx.clock.now();
+  const lockedUntil = await accountCounter(user.id).lockedUntil(ctx.db);
+  if (lockedUntil !== null && now < lockedUntil) {
+    await failLogin(ctx, ctx.db, check, user, activeOrgs, "locked");
+    throw accountLocked(lockedUntil, now);
   }
 
   // Conditional in the database, where concurrent failures are counted.
@@ -164,6 +116,44 @@ export async function checkPassword(
     throw new TesseraError("account_disabled");
   }
   return { user, activeOrgs };
+}
+
+/**
+ * A wrong password, or any password for an email without a password account: `account_locked`
+ * while a lockout runs, else the failure is counted under `policy` (and may start a lockout) and
+ * the answer is `invalid_credentials`.
+ */
+async function refuseAfterVerification(
+  ctx: AppContext,
+  check: CredentialCheck,
+  counter: FailureCounter,
+  policy: PasswordPolicy,
+  user: User | null,
+  activeOrgs: ActiveOrg[] | null,
+): Promise<never> {
+  const now = ctx.clock.now();
+  const reason = user ? "wrong_password" : "unknown_user";
+  const lockedUntil = await counter.lockedUntil(ctx.db);
+  if (lockedUntil !== null && now < lockedUntil) {
+    await failLogin(ctx, ctx.db, check, user, activeOrgs, user ? "locked" : reason, "account_locked");
+    throw accountLocked(lockedUntil, now);
+  }
+  await ctx.db.transaction().execute(async (trx) => {
+    const locked = await countFailure(trx, counter, policy, now);
+    if (locked !== null && user) {
+      await recordAudit(trx, now, {
+        type: "account.locked",
+        orgId: activeOrgs?.[0]?.orgId ?? null,
+        actorUserId: null,
+        subjectUserId: user.id,
+        data: { minutes: policy.lockoutMinutes },
+        ip: check.ip,
+      });
+    }
+    // In the transaction that counted it, so the event and the count commit together.
+    await failLogin(ctx, trx, check, user, activeOrgs, reason);
+  });
+  throw new TesseraError("invalid_credentials");
 }
 
 async function failLogin(

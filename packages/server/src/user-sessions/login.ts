@@ -1,7 +1,8 @@
 import type { LoginRequest, SessionTokenResponse } from "@tessera/protocol";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { getPasswordPolicy, passwordExpiresAt } from "../policies/policies.ts";
+import { getAccountPasswordPolicy } from "../policies/account-policy.ts";
+import { passwordExpiresAt } from "../policies/policies.ts";
 import { openUserSession } from "../sessions/open-session.ts";
 import { checkPassword, chooseOrg } from "./credentials.ts";
 
@@ -19,7 +20,8 @@ export async function loginWithPassword(
     if (error instanceof TesseraError) ctx.metrics.logins.inc({ outcome: error.code as "no_active_org" });
     throw error;
   }
-  const policy = await getPasswordPolicy(ctx.db, org.orgId);
+  // The account's maximum age (the shortest of its orgs'), whichever org the login names.
+  const policy = await getAccountPasswordPolicy(ctx.db, user.id, ctx.config.maxLockoutMinutes);
   const expiresAt = passwordExpiresAt(policy, user.password_changed_at);
   if (user.must_change_password === 1 || (expiresAt !== null && ctx.clock.now() >= expiresAt)) {
     ctx.metrics.logins.inc({ outcome: "password_expired" });

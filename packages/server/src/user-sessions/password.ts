@@ -4,7 +4,8 @@ import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { hashPassword, verifyPassword } from "../crypto/passwords.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { getPasswordPolicy } from "../policies/policies.ts";
+import { getAccountPasswordPolicy } from "../policies/account-policy.ts";
+import { revokeSessions } from "../sessions/revoke-sessions.ts";
 import type { Database } from "../storage/schema.ts";
 import { checkPassword, chooseOrg } from "./credentials.ts";
 
@@ -60,7 +61,12 @@ export async function storePassword(
     .execute();
 }
 
-/** `POST /user/password`: works with an expired password; enforces the selected org's policy. */
+/**
+ * `POST /user/password`: works with an expired password; enforces the strictest policy of the
+ * account's active orgs. The
+ * change is made with email and password, not a session, so it ends every session of the account
+ * in every org, in the same transaction: whoever knew the old password is signed out.
+ */
 export async function changePassword(ctx: AppContext, input: ChangePasswordRequest, ip: string): Promise<void> {
   const { user, activeOrgs } = await checkPassword(ctx, {
     email: input.email,
@@ -69,7 +75,8 @@ export async function changePassword(ctx: AppContext, input: ChangePasswordReque
     ip,
   });
   const org = chooseOrg(activeOrgs, input.selectedOrg);
-  const policy = await getPasswordPolicy(ctx.db, org.orgId);
+  // The account's rules, not the named org's: a lax org must not lower what a strict one demands.
+  const policy = await getAccountPasswordPolicy(ctx.db, user.id, ctx.config.maxLockoutMinutes);
   await assertPasswordAllowed(ctx.db, policy, user.id, input.newPassword);
   const passwordHash = await hashPassword(input.newPassword);
   const now = ctx.clock.now();
@@ -82,5 +89,11 @@ export async function changePassword(ctx: AppContext, input: ChangePasswordReque
       subjectUserId: user.id,
       ip,
     });
+    await revokeSessions(
+      ctx,
+      { userId: user.id, everyOrg: true },
+      { actorUserId: user.id, reason: "password_changed", ip },
+      trx,
+    );
   });
 }

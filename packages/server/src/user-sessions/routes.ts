@@ -16,7 +16,8 @@ import { noContent, userSecurity } from "../access/route-schemas.ts";
 import { toUnixSeconds } from "../clock.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { passwordExpiresAt, readPasswordPolicy } from "../policies/policies.ts";
+import { getAccountPasswordPolicy } from "../policies/account-policy.ts";
+import { passwordExpiresAt } from "../policies/policies.ts";
 import { listOwnSessions, revokeOtherOwnSessions, revokeOwnSession } from "../sessions/own-sessions.ts";
 import { renewUserSession } from "../sessions/renew-session.ts";
 import { revokeSessions } from "../sessions/revoke-sessions.ts";
@@ -126,9 +127,13 @@ export function userSessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       handler: async (request) => {
         const principal = await authenticate(ctx, request, "self:read");
-        const policy = await readPasswordPolicy(ctx.storage, principal.orgId);
         const passwordExpiry =
-          principal.kind === "person" ? passwordExpiresAt(policy, principal.passwordChangedAt) : null;
+          principal.kind === "person"
+            ? passwordExpiresAt(
+                await getAccountPasswordPolicy(ctx.db, principal.userId, ctx.config.maxLockoutMinutes),
+                principal.passwordChangedAt,
+              )
+            : null;
         return {
           id: principal.userId,
           email: principal.email,

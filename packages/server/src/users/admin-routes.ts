@@ -7,9 +7,11 @@ import {
   OrgUserParams,
   UpdateOrgUserRequest,
 } from "@tessera/protocol";
+import { noContent } from "../access/route-schemas.ts";
 import { adminTags, orgRoutes } from "../admin/org-route.ts";
 import type { AppContext } from "../context.ts";
 import { createOrgUser, listOrgUsers, updateOrgUser } from "./org-users.ts";
+import { unlockUser } from "./unlock.ts";
 
 const tags = adminTags("users");
 
@@ -53,6 +55,20 @@ export function userAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       handler: ({ request, caller, orgId }) =>
         updateOrgUser(ctx, caller, orgId, Number(request.params.userId), request.body, request.ip),
+    });
+
+    org.post("/admin/orgs/:orgId/users/:userId/unlock", {
+      permission: "users:write",
+      schema: {
+        tags,
+        summary: "End a member's lockout after failed logins (system admins: any account)",
+        params: OrgUserParams,
+        response: noContent,
+      },
+      handler: async ({ request, reply, caller, orgId }) => {
+        await unlockUser(ctx, caller, orgId, Number(request.params.userId), request.ip);
+        return reply.status(204).send(null);
+      },
     });
   };
 }

@@ -44,6 +44,7 @@ describe("loadConfig", () => {
     assert.equal(config.bodyLimit, 65536);
     assert.equal(config.bootstrapAdminEmail, undefined);
     assert.equal(config.bootstrapAdminPassword, undefined);
+    assert.equal(config.maxLockoutMinutes, 1440);
   });
 
   it("takes a flag over an environment variable over the config file", () => {
@@ -122,6 +123,9 @@ describe("loadConfig", () => {
       ["TESSERA_BODY_LIMIT", "1mb"],
       ["TESSERA_BODY_LIMIT", "99999999"],
       ["TESSERA_BODY_LIMIT", "-5"],
+      ["TESSERA_MAX_LOCKOUT_MINUTES", "0"],
+      ["TESSERA_MAX_LOCKOUT_MINUTES", "10081"],
+      ["TESSERA_MAX_LOCKOUT_MINUTES", "1h"],
       ["DATABASE_URL", "mysql://localhost/tessera"],
       ["DATABASE_URL", "sqlite:./data/tessera.db"],
       ["DATABASE_URL", "postgres://["],
