@@ -39,6 +39,19 @@ export const errorCodes = {
     status: 401,
     title: "The client certificate (or a certificate of its chain) is not yet valid",
   },
+  certificate_issuer_not_ca: {
+    status: 401,
+    title: "A certificate that issued another in the chain is not a CA (basicConstraints cA=TRUE)",
+  },
+  certificate_issuer_cannot_sign: {
+    status: 401,
+    title:
+      "A CA of the chain may not sign certificates (its keyUsage lacks keyCertSign, or an intermediate has no keyUsage)",
+  },
+  certificate_path_too_long: {
+    status: 401,
+    title: "The chain has more intermediates below a CA than its pathLenConstraint allows",
+  },
   invalid_key_pair_token: {
     status: 401,
     title: "The key-pair login token is malformed, expired, too long-lived or not signed by a registered key",
@@ -54,6 +67,14 @@ export const errorCodes = {
   certificate_key_too_weak: {
     status: 403,
     title: "The client certificate or a certificate of its chain is not RSA of at least 4096 bits",
+  },
+  certificate_leaf_is_ca: {
+    status: 403,
+    title: "The client certificate is a CA certificate (basicConstraints cA=TRUE), not an end-entity certificate",
+  },
+  certificate_not_for_client_auth: {
+    status: 403,
+    title: "The client certificate's extendedKeyUsage does not include clientAuth",
   },
   service_user_not_found: {
     status: 403,
