@@ -56,6 +56,14 @@ export const errorCodes = {
     status: 401,
     title: "The key-pair login token is malformed, expired, too long-lived or not signed by a registered key",
   },
+  key_pair_token_replayed: {
+    status: 401,
+    title: "The key-pair login token was already used for this kind of session; sign a new one for each login",
+  },
+  key_pair_token_audience_mismatch: {
+    status: 401,
+    title: "The key-pair login token's aud does not name this server",
+  },
   org_access_denied: { status: 403, title: "The user is not an active member of that organisation" },
   account_disabled: { status: 403, title: "The account is deactivated" },
   forbidden: { status: 403, title: "The caller's role does not allow this action" },

@@ -207,6 +207,7 @@ const everyTable: Record<keyof Database, true> = {
   sso_login_attempts: true,
   sso_handovers: true,
   datafeeds: true,
+  key_pair_token_uses: true,
 };
 const tables = Object.keys(everyTable) as (keyof Database)[];
 

@@ -35,6 +35,8 @@ export interface Config {
   sessionauthStrictContentType: boolean;
   /** `iss` of authorization tokens. */
   issuer: string;
+  /** Audiences a key-pair login token's `aud` may name, beside `publicUrl`; none configured: the request's own origin. */
+  keyPairAudiences: string[];
 }
 
 /** A setting with a bad value: start-up stops with a message that names it. */
@@ -171,6 +173,13 @@ export const settings = {
     default: "tessera",
     description: "The iss claim of authorization tokens (for example the public URL of this server)",
   },
+  keyPairAudiences: {
+    env: "TESSERA_KEY_PAIR_AUDIENCES",
+    flag: "--key-pair-audiences",
+    file: "keyPairAudiences",
+    description:
+      "Comma-separated URLs a key-pair login token's aud may name (beside TESSERA_PUBLIC_URL); unset with no public URL: the URL the request was sent to",
+  },
 } as const satisfies Record<keyof Config, SettingSpec>;
 
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -214,6 +223,7 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
       raw("sessionauthStrictContentType") ?? "false",
     ),
     issuer: raw("issuer") ?? "tessera",
+    keyPairAudiences: parseUrlList(name("keyPairAudiences"), raw("keyPairAudiences")),
   };
 }
 
@@ -298,6 +308,14 @@ function parsePublicUrl(setting: string, value: string | undefined): string | un
     throw new ConfigError(setting, `"${value}" must be an http(s) URL without query or fragment`);
   }
   return url.href.replace(/\/+$/, "");
+}
+
+function parseUrlList(setting: string, value: string | undefined): string[] {
+  const parts = (value ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+  return [...new Set(parts.map((part) => parsePublicUrl(setting, part) ?? part))];
 }
 
 function parseRoles(setting: string, value: string): ServerRole[] {
