@@ -97,6 +97,10 @@ export const errorCodes = {
   method_not_allowed: { status: 405, title: "The method is not allowed on this resource" },
   request_timeout: { status: 408, title: "The request was not received in time" },
   conflict: { status: 409, title: "The resource already exists" },
+  trusted_ca_limit_reached: {
+    status: 409,
+    title: "The organisation already trusts the most CA certificates allowed (TESSERA_TRUSTED_CA_LIMIT)",
+  },
   last_owner: {
     status: 409,
     title: "The organisation's last active owner cannot be demoted or deactivated",

@@ -37,6 +37,8 @@ export interface Config {
   issuer: string;
   /** Audiences a key-pair login token's `aud` may name, beside `publicUrl`; none configured: the request's own origin. */
   keyPairAudiences: string[];
+  /** Most CA certificates one organisation may trust. */
+  trustedCaLimit: number;
 }
 
 /** A setting with a bad value: start-up stops with a message that names it. */
@@ -180,6 +182,13 @@ export const settings = {
     description:
       "Comma-separated URLs a key-pair login token's aud may name (beside TESSERA_PUBLIC_URL); unset with no public URL: the URL the request was sent to",
   },
+  trustedCaLimit: {
+    env: "TESSERA_TRUSTED_CA_LIMIT",
+    flag: "--trusted-ca-limit",
+    file: "trustedCaLimit",
+    default: "50",
+    description: "Most CA certificates one organisation may trust (1…10000)",
+  },
 } as const satisfies Record<keyof Config, SettingSpec>;
 
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -224,6 +233,7 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     ),
     issuer: raw("issuer") ?? "tessera",
     keyPairAudiences: parseUrlList(name("keyPairAudiences"), raw("keyPairAudiences")),
+    trustedCaLimit: parseInteger(name("trustedCaLimit"), raw("trustedCaLimit") ?? "50", 1, 10000),
   };
 }
 
