@@ -1,4 +1,4 @@
-import type { KeyObject } from "node:crypto";
+import { type KeyObject, randomUUID } from "node:crypto";
 import { Agent, type Dispatcher, type RequestInit, type Response } from "undici";
 import { type FetchAuthenticator, tesseraFetch } from "./authenticated-fetch.ts";
 import { type ClientClock, systemClock } from "./clock.ts";
@@ -331,7 +331,10 @@ export class ServiceSession extends TypedEmitter<ServiceSessionEvents> implement
     if (options.keyPair) {
       const base = target === "pod" ? options.podUrl : (options.keyManagerUrl ?? options.podUrl);
       const path = target === "pod" ? "/login/pubkey/authenticate" : "/relay/pubkey/authenticate";
-      const token = createPubkeyJwt(options.keyPair.username, options.keyPair.privateKey, this.clock.now());
+      // A fresh jti per login: a retry within the same second is a new token, never a replay.
+      const token = createPubkeyJwt(options.keyPair.username, options.keyPair.privateKey, this.clock.now(), {
+        jti: randomUUID(),
+      });
       answer = await callJson<SymphonyToken>(resolveUrl(base, path), {
         method: "POST",
         body: { token },

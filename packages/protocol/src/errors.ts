@@ -39,9 +39,30 @@ export const errorCodes = {
     status: 401,
     title: "The client certificate (or a certificate of its chain) is not yet valid",
   },
+  certificate_issuer_not_ca: {
+    status: 401,
+    title: "A certificate that issued another in the chain is not a CA (basicConstraints cA=TRUE)",
+  },
+  certificate_issuer_cannot_sign: {
+    status: 401,
+    title:
+      "A CA of the chain may not sign certificates (its keyUsage lacks keyCertSign, or an intermediate has no keyUsage)",
+  },
+  certificate_path_too_long: {
+    status: 401,
+    title: "The chain has more intermediates below a CA than its pathLenConstraint allows",
+  },
   invalid_key_pair_token: {
     status: 401,
     title: "The key-pair login token is malformed, expired, too long-lived or not signed by a registered key",
+  },
+  key_pair_token_replayed: {
+    status: 401,
+    title: "The key-pair login token was already used for this kind of session; sign a new one for each login",
+  },
+  key_pair_token_audience_mismatch: {
+    status: 401,
+    title: "The key-pair login token's aud does not name this server",
   },
   org_access_denied: { status: 403, title: "The user is not an active member of that organisation" },
   account_disabled: { status: 403, title: "The account is deactivated" },
@@ -54,6 +75,14 @@ export const errorCodes = {
   certificate_key_too_weak: {
     status: 403,
     title: "The client certificate or a certificate of its chain is not RSA of at least 4096 bits",
+  },
+  certificate_leaf_is_ca: {
+    status: 403,
+    title: "The client certificate is a CA certificate (basicConstraints cA=TRUE), not an end-entity certificate",
+  },
+  certificate_not_for_client_auth: {
+    status: 403,
+    title: "The client certificate's extendedKeyUsage does not include clientAuth",
   },
   service_user_not_found: {
     status: 403,
@@ -68,6 +97,10 @@ export const errorCodes = {
   method_not_allowed: { status: 405, title: "The method is not allowed on this resource" },
   request_timeout: { status: 408, title: "The request was not received in time" },
   conflict: { status: 409, title: "The resource already exists" },
+  trusted_ca_limit_reached: {
+    status: 409,
+    title: "The organisation already trusts the most CA certificates allowed (TESSERA_TRUSTED_CA_LIMIT)",
+  },
   last_owner: {
     status: 409,
     title: "The organisation's last active owner cannot be demoted or deactivated",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { createPubkeyJwt } from "@tessera/client";
 import { addUser } from "./admin.ts";
 import { uniqueEmail } from "./fixtures.ts";
@@ -39,7 +39,8 @@ export async function agentLogin(tessera: TestInstance, bot: Bot): Promise<Agent
   const tokens: string[] = [];
   for (const path of ["/login/pubkey/authenticate", "/relay/pubkey/authenticate"]) {
     const response = await tessera.request(path, {
-      body: { token: createPubkeyJwt(bot.username, bot.privateKeyPem, tessera.clock.now()) },
+      // A jti per token: tests log in several times within one second of the test clock.
+      body: { token: createPubkeyJwt(bot.username, bot.privateKeyPem, tessera.clock.now(), { jti: randomUUID() }) },
     });
     assert.equal(response.status, 200, response.text);
     tokens.push(response.body.token as string);

@@ -30,6 +30,8 @@ export interface CertificateKit {
   weakRoot: Authority;
   /** An RSA-4096 root no org trusts (it reuses the leaf key: a key is just a key). */
   untrustedRoot: Authority;
+  /** The RSA-4096 key pair of every "rsa4096" leaf: a leaf certificate plus these keys can act as an issuer. */
+  leafKeys: KeyPair;
   /** A client certificate for `cn` under `issuer` with a key of the given kind. */
   issue(options: {
     cn: string;
@@ -38,9 +40,17 @@ export interface CertificateKit {
     validity?: Validity;
     /** Appends the issuer certificate to the presented chain. */
     withChain?: string[];
+    /** extendedKeyUsage clientAuth (the default) or serverAuth only. */
+    usage?: "client" | "server";
+    /** basicConstraints CA:TRUE on the leaf, without keyUsage (a misissued client certificate). */
+    markedAsCa?: boolean;
+    /** No keyUsage extension. */
+    withoutKeyUsage?: boolean;
   }): Promise<ClientCredentials>;
-  /** An intermediate CA (RSA-4096 unless `weak`) under `issuer`. */
-  intermediate(issuer: Authority, name: string): Promise<Authority>;
+  /** An RSA-4096 intermediate CA under `issuer`, with a pathLenConstraint when given. */
+  intermediate(issuer: Authority, name: string, options?: { pathLength?: number }): Promise<Authority>;
+  /** Another self-signed RSA-4096 root (the test root's key), with a pathLenConstraint when given. */
+  authority(name: string, options?: { pathLength?: number }): Promise<Authority>;
 }
 
 export async function makeCertificateKit(): Promise<CertificateKit> {
@@ -51,9 +61,9 @@ export async function makeCertificateKit(): Promise<CertificateKit> {
     generateRsaKeyPair(2048),
     generateEcKeyPair(),
   ]);
-  const authority = async (keys: KeyPair, name: string): Promise<Authority> => ({
+  const authority = async (keys: KeyPair, name: string, pathLength?: number): Promise<Authority> => ({
     keys,
-    certificatePem: await createCaCertificate({ keys, commonName: name, validity: validFor(365) }),
+    certificatePem: await createCaCertificate({ keys, commonName: name, validity: validFor(365), pathLength }),
   });
   const root = await authority(rootKeys, "Test Root CA");
   const weakRoot = await authority(weakRootKeys, "Weak Root CA");
@@ -68,18 +78,29 @@ export async function makeCertificateKit(): Promise<CertificateKit> {
     root,
     weakRoot,
     untrustedRoot,
-    async issue({ cn, issuer = root, key = "rsa4096", validity = validFor(30), withChain = [] }) {
+    leafKeys: leaf4096,
+    async issue({
+      cn,
+      issuer = root,
+      key = "rsa4096",
+      validity = validFor(30),
+      withChain = [],
+      usage = "client",
+      markedAsCa = false,
+      withoutKeyUsage = false,
+    }) {
       const cert = await issueCertificate({
         issuerCertificatePem: issuer.certificatePem,
         issuerPrivateKey: issuer.keys.privateKey,
         subjectPublicKey: keyPairs[key].publicKey,
         commonName: cn,
         validity,
-        usage: "client",
+        usage,
+        leafProfile: { ca: markedAsCa, keyUsage: !(markedAsCa || withoutKeyUsage) },
       });
       return { cert: `${[cert, ...withChain].map((pem) => pem.trim()).join("\n")}\n`, key: privatePems[key] };
     },
-    async intermediate(issuer, name) {
+    async intermediate(issuer, name, options = {}) {
       const certificatePem = await issueCertificate({
         issuerCertificatePem: issuer.certificatePem,
         issuerPrivateKey: issuer.keys.privateKey,
@@ -87,8 +108,10 @@ export async function makeCertificateKit(): Promise<CertificateKit> {
         commonName: name,
         validity: validFor(365),
         usage: "ca",
+        pathLength: options.pathLength,
       });
       return { certificatePem, keys: rootKeys };
     },
+    authority: (name, options = {}) => authority(rootKeys, name, options.pathLength),
   };
 }

@@ -208,6 +208,7 @@ const everyTable: Record<keyof Database, true> = {
   sso_handovers: true,
   datafeeds: true,
   unknown_email_failures: true,
+  key_pair_token_uses: true,
 };
 const tables = Object.keys(everyTable) as (keyof Database)[];
 

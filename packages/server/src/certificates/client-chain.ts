@@ -53,8 +53,14 @@ export function readPresentedCertificate(socket: TLSSocket): PresentedCertificat
   return { leaf, commonName: typeof cn === "string" && cn !== "" ? cn : undefined, others };
 }
 
+/**
+ * Whether `issuer`'s key signed `subject` under its name. Whether the issuer may issue at all
+ * (basic constraints, path length) is judged afterwards by validateClientPath, so that each
+ * broken rule gets its own reason instead of "untrusted". (node's checkIssued, like its
+ * assembly of the peer's chain, already passes over an issuer whose keyUsage lacks keyCertSign.)
+ */
 function isIssuedBy(subject: X509Certificate, issuer: X509Certificate): boolean {
-  return issuer.ca && subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
+  return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
 }
 
 /**

@@ -58,6 +58,10 @@ export async function createCaCertificate(options: {
   keys: KeyPair;
   commonName: string;
   validity: Validity;
+  /** basicConstraints pathLenConstraint; none by default. */
+  pathLength?: number;
+  /** A declared subjectKeyIdentifier (hex) instead of the one computed from the key (tests of look-alike CAs). */
+  subjectKeyId?: string;
 }): Promise<string> {
   const signingAlgorithm = signingAlgorithmFor(options.keys.privateKey);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
@@ -67,9 +71,11 @@ export async function createCaCertificate(options: {
     signingAlgorithm,
     keys: options.keys,
     extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.BasicConstraintsExtension(true, options.pathLength, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(options.keys.publicKey),
+      options.subjectKeyId === undefined
+        ? await x509.SubjectKeyIdentifierExtension.create(options.keys.publicKey)
+        : new x509.SubjectKeyIdentifierExtension(options.subjectKeyId),
     ],
   });
   return `${certificate.toString("pem").trim()}\n`;
@@ -85,6 +91,14 @@ export async function issueCertificate(options: {
   usage: "client" | "server" | "ca";
   /** DNS names and IP addresses (server certificates). */
   altNames?: { dns?: string[]; ip?: string[] };
+  /** A CA's pathLenConstraint; none by default. */
+  pathLength?: number;
+  /**
+   * A client or server certificate marked basicConstraints CA:TRUE (the mistake of an
+   * `openssl x509 -req` extension file that sets only basicConstraints and extendedKeyUsage),
+   * or one without keyUsage: tests of path validation.
+   */
+  leafProfile?: { ca?: boolean; keyUsage?: boolean };
 }): Promise<string> {
   const issuer = new x509.X509Certificate(options.issuerCertificatePem);
   const extensions: x509.Extension[] = [
@@ -93,13 +107,18 @@ export async function issueCertificate(options: {
   ];
   if (options.usage === "ca") {
     extensions.push(
-      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.BasicConstraintsExtension(true, options.pathLength, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     );
   } else {
+    const { ca = false, keyUsage = true } = options.leafProfile ?? {};
+    extensions.push(new x509.BasicConstraintsExtension(ca, undefined, true));
+    if (keyUsage) {
+      extensions.push(
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      );
+    }
     extensions.push(
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension(
         [options.usage === "server" ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
         false,

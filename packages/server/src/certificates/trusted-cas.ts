@@ -56,7 +56,10 @@ export async function listTrustedCas(ctx: AppContext, orgId: number): Promise<Tr
   return rows.map(view);
 }
 
-/** Trusts a CA certificate for the org's service users. 400 unless it is a CA certificate; 409 when already trusted. */
+/**
+ * Trusts a CA certificate for the org's service users. 400 unless it is a CA certificate; 409
+ * when already trusted or when the org trusts TESSERA_TRUSTED_CA_LIMIT CAs already.
+ */
 export async function addTrustedCa(
   ctx: AppContext,
   principal: Principal,
@@ -77,6 +80,7 @@ export async function addTrustedCa(
     created_at: now,
   };
   return ctx.db.transaction().execute(async (trx) => {
+    await ctx.storage.lockOrg(trx, orgId);
     const existing = await trx
       .selectFrom("trusted_cas")
       .select("id")
@@ -84,6 +88,18 @@ export async function addTrustedCa(
       .where("fingerprint", "=", row.fingerprint)
       .executeTakeFirst();
     if (existing) throw new TesseraError("conflict", `This CA is already trusted (id ${existing.id})`);
+    // Every certificate login may have to try an org's CAs: their number is bounded.
+    const { count } = await trx
+      .selectFrom("trusted_cas")
+      .select((eb) => eb.fn.countAll<number>().as("count"))
+      .where("org_id", "=", orgId)
+      .executeTakeFirstOrThrow();
+    if (Number(count) >= ctx.config.trustedCaLimit) {
+      throw new TesseraError(
+        "trusted_ca_limit_reached",
+        `This organisation already trusts ${ctx.config.trustedCaLimit} CAs (TESSERA_TRUSTED_CA_LIMIT); remove one first`,
+      );
+    }
     const inserted = await trx.insertInto("trusted_cas").values(row).returning("id").executeTakeFirstOrThrow();
     await recordAudit(trx, now, {
       type: "trusted_ca.added",

@@ -43,6 +43,10 @@ export interface Config {
   issuer: string;
   /** Longest lockout after failed logins, whatever an org's policy asks for. */
   maxLockoutMinutes: number;
+  /** Audiences a key-pair login token's `aud` may name, beside `publicUrl`; none configured: the request's own origin. */
+  keyPairAudiences: string[];
+  /** Most CA certificates one organisation may trust. */
+  trustedCaLimit: number;
 }
 
 /** A setting with a bad value: start-up stops with a message that names it. */
@@ -209,6 +213,20 @@ export const settings = {
     default: "1440",
     description: "Longest lockout after failed logins in minutes (1…10080), whatever an org's password policy says",
   },
+  keyPairAudiences: {
+    env: "TESSERA_KEY_PAIR_AUDIENCES",
+    flag: "--key-pair-audiences",
+    file: "keyPairAudiences",
+    description:
+      "Comma-separated URLs a key-pair login token's aud may name (beside TESSERA_PUBLIC_URL); unset with no public URL: the URL the request was sent to",
+  },
+  trustedCaLimit: {
+    env: "TESSERA_TRUSTED_CA_LIMIT",
+    flag: "--trusted-ca-limit",
+    file: "trustedCaLimit",
+    default: "50",
+    description: "Most CA certificates one organisation may trust (1…10000)",
+  },
 } as const satisfies Record<keyof Config, SettingSpec>;
 
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -265,6 +283,8 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     ),
     issuer: raw("issuer") ?? "tessera",
     maxLockoutMinutes: parseInteger(name("maxLockoutMinutes"), raw("maxLockoutMinutes") ?? "1440", 1, 10080),
+    keyPairAudiences: parseUrlList(name("keyPairAudiences"), raw("keyPairAudiences")),
+    trustedCaLimit: parseInteger(name("trustedCaLimit"), raw("trustedCaLimit") ?? "50", 1, 10000),
   };
 }
 
@@ -349,6 +369,14 @@ function parsePublicUrl(setting: string, value: string | undefined): string | un
     throw new ConfigError(setting, `"${value}" must be an http(s) URL without query or fragment`);
   }
   return url.href.replace(/\/+$/, "");
+}
+
+function parseUrlList(setting: string, value: string | undefined): string[] {
+  const parts = (value ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+  return [...new Set(parts.map((part) => parsePublicUrl(setting, part) ?? part))];
 }
 
 function parseRoles(setting: string, value: string): ServerRole[] {

@@ -1,6 +1,7 @@
 import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
 import { parseCertificatePem } from "../certificates/client-chain.ts";
+import { isUsableClientCertificate } from "../certificates/path-validation.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 
@@ -119,7 +120,9 @@ export async function updateApplication(
 /**
  * Symphony refuses a service user whose name an application holds when that application is
  * enabled, not marked for deletion, and has a valid certificate in its manifest (valid: it
- * parses and is inside its validity period now). Any one condition false lets the user in.
+ * parses, is inside its validity period now and could authenticate a client by the same leaf
+ * rules as a login certificate: not a CA, clientAuth when it lists purposes). Any one
+ * condition false lets the user in.
  */
 export async function assertNoApplicationConflict(ctx: AppContext, orgId: number, username: string): Promise<void> {
   const candidates = await ctx.db
@@ -140,7 +143,7 @@ export async function assertNoApplicationConflict(ctx: AppContext, orgId: number
     } catch {
       continue;
     }
-    if (now >= certificate.validFromDate.getTime() && now <= certificate.validToDate.getTime()) {
+    if (isUsableClientCertificate(certificate, now)) {
       throw new TesseraError(
         "application_name_conflict",
         `The application "${application.name}" is enabled and has a valid manifest certificate`,

@@ -1,11 +1,7 @@
 import { TLSSocket } from "node:tls";
 import type { Role } from "@tessera/protocol";
-import {
-  buildTrustedChain,
-  checkKeyStrength,
-  checkValidity,
-  readPresentedCertificate,
-} from "../certificates/client-chain.ts";
+import { buildTrustedChain, readPresentedCertificate } from "../certificates/client-chain.ts";
+import { validateClientPath } from "../certificates/path-validation.ts";
 import { loadTrustAnchors } from "../certificates/trusted-cas.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
@@ -16,8 +12,9 @@ import { auditServiceLoginRefusal } from "./login-refusals.ts";
 /**
  * contract §3: who a client certificate names, after every rule in its order. The TLS layer
  * accepted any certificate so that each refusal gets its own JSON reason here:
- * 401 no certificate, untrusted chain, expired or not yet valid; 403 weak key, unknown CN,
- * or an application of the same name.
+ * 401 no certificate, untrusted chain, an issuer that may not issue, expired or not yet valid;
+ * 403 weak key, a leaf unfit for client authentication, unknown CN, or an application of the
+ * same name.
  */
 export async function authenticateClientCertificate(
   ctx: AppContext,
@@ -43,8 +40,7 @@ export async function authenticateClientCertificate(
   return auditServiceLoginRefusal(ctx, attempt, async () => {
     const chain = buildTrustedChain(presented, await loadTrustAnchors(ctx));
     trustingOrgIds = chain.trustingOrgIds;
-    checkValidity(chain.path, ctx.clock.now());
-    checkKeyStrength([...chain.path, ...chain.above]);
+    validateClientPath(chain, ctx.clock.now());
     const account = await findServiceAccount(ctx, presented.commonName, chain.trustingOrgIds);
     await assertNoApplicationConflict(ctx, account.orgId, account.username);
     return account;

@@ -1,9 +1,10 @@
 import { createPublicKey } from "node:crypto";
 import type { Role } from "@tessera/protocol";
-import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import { decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from "jose";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import type { ServiceAccount } from "../sessions/open-session.ts";
+import { checkAudience, type KeyPairLoginRequest, recordKeyPairTokenUse } from "./key-pair-token-use.ts";
 import { auditServiceLoginRefusal } from "./login-refusals.ts";
 
 /** A key-pair login token may be valid for at most five minutes ahead… */
@@ -19,13 +20,21 @@ function refused(detail: string): TesseraError {
  * Symphony's key-pair login: a JWT signed RS512 by one of the service user's registered RSA
  * keys, `sub` = username, `exp` at most five minutes ahead. The session opens in the org
  * whose admin registered the key that verified it. Unknown user and wrong key look the same.
+ * A verified token must name this server when it has an `aud`, and opens one session of its
+ * kind only (key-pair-token-use.ts).
  */
-export async function authenticateKeyPairToken(ctx: AppContext, token: string, ip: string): Promise<ServiceAccount> {
+export async function authenticateKeyPairToken(
+  ctx: AppContext,
+  token: string,
+  ip: string,
+  request: KeyPairLoginRequest,
+): Promise<ServiceAccount> {
   let subject: string | undefined;
   let expiresAt: number | undefined;
+  let claims: JWTPayload;
   try {
     if (decodeProtectedHeader(token).alg !== "RS512") throw refused("The token must be signed with RS512");
-    const claims = decodeJwt(token);
+    claims = decodeJwt(token);
     subject = claims.sub;
     expiresAt = claims.exp;
   } catch (error) {
@@ -34,7 +43,18 @@ export async function authenticateKeyPairToken(ctx: AppContext, token: string, i
   }
   const username = subject;
   const attempt = () => ({ method: "key_pair" as const, username, orgIds: [], ip });
-  return auditServiceLoginRefusal(ctx, attempt, () => verifyKeyPairToken(ctx, token, username, expiresAt));
+  return auditServiceLoginRefusal(ctx, attempt, async () => {
+    const account = await verifyKeyPairToken(ctx, token, username, expiresAt);
+    checkAudience(claims.aud, request.audiences);
+    await recordKeyPairTokenUse(
+      ctx,
+      token,
+      { sub: account.username, exp: expiresAt as number, jti: claims.jti },
+      request.kind,
+      clockToleranceSeconds,
+    );
+    return account;
+  });
 }
 
 async function verifyKeyPairToken(

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { KeyManagerTokenResponse, KeyPairLoginRequest, ServiceSessionTokenResponse } from "@tessera/protocol";
 import type { AppContext } from "../context.ts";
 import { authenticateKeyPairToken } from "./key-pair-login.ts";
+import { acceptedAudiences } from "./key-pair-token-use.ts";
 import { keyManagerSessionResponse, serviceSessionResponse } from "./open-session-response.ts";
 
 const tags = ["Service sessions"];
@@ -22,7 +23,10 @@ export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "bo
         },
         config: { errors: "symphony", carriesToken: true },
         handler: async (request) => {
-          const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip);
+          const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip, {
+            kind: "session",
+            audiences: acceptedAudiences(ctx, `${request.protocol}://${request.host}`),
+          });
           return serviceSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });
         },
       });
@@ -37,7 +41,10 @@ export function keyPairLoginRoutes(ctx: AppContext, which: "pod" | "relay" | "bo
         },
         config: { errors: "symphony", carriesToken: true },
         handler: async (request) => {
-          const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip);
+          const account = await authenticateKeyPairToken(ctx, request.body.token, request.ip, {
+            kind: "key_manager",
+            audiences: acceptedAudiences(ctx, `${request.protocol}://${request.host}`),
+          });
           return keyManagerSessionResponse(ctx, account, { ip: request.ip, method: "key_pair" });
         },
       });

@@ -29,6 +29,8 @@ export interface Database {
   datafeeds: DatafeedTable;
   // Failed logins of emails without a password account (migration 007).
   unknown_email_failures: UnknownEmailFailureTable;
+  // Single use of key-pair login tokens (migration 008-key-pair-token-uses).
+  key_pair_token_uses: KeyPairTokenUseTable;
 }
 
 type Flag = 0 | 1;
@@ -214,6 +216,14 @@ export interface ServiceRsaKeyTable {
   /** SHA-256 of the SPKI DER, base64url. */
   fingerprint: string;
   created_at: CreatedAt;
+}
+
+/** A key-pair login token already used for one kind of session, kept while it could still verify. */
+export interface KeyPairTokenUseTable {
+  /** SHA-256 (hex) of the session kind with the token's sub and jti, or with its signed part when it has no jti. */
+  token_hash: string;
+  /** Unix ms after which the token can no longer verify (exp plus the clock tolerance): the row may go. */
+  expires_at: number;
 }
 
 /** Keys that sign authorization tokens; retired keys stay published until their last token expired. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { auditEventsOfType, createMember, createServiceUser } from "@tessera/test-kit/fixtures.ts";
 import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
@@ -21,8 +21,10 @@ describe("key-pair login and authorization tokens", () => {
 
   const loginToken = (options: { key?: KeyObject; sub?: string; expiresInSeconds?: number; alg?: string } = {}) => {
     const nowSeconds = Math.floor(tessera.clock.now() / 1000);
+    // A jti per token: key-pair tokens are single use, and these tests log in several times a second.
     return new SignJWT({})
       .setProtectedHeader({ alg: options.alg ?? "RS512" })
+      .setJti(randomUUID())
       .setSubject(options.sub ?? "key-bot")
       .setIssuedAt(nowSeconds)
       .setExpirationTime(nowSeconds + (options.expiresInSeconds ?? 300))
