@@ -14,6 +14,11 @@ export const errorCodes = {
     status: 400,
     title: "The new password does not satisfy the organisation's password policy",
   },
+  password_too_long: { status: 400, title: "The new password is longer than 128 characters" },
+  password_too_common: {
+    status: 400,
+    title: "The new password is on the list of common and breached passwords",
+  },
   invalid_session_policy: { status: 400, title: "The session policy is out of range" },
   request_body_not_allowed: {
     status: 400,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defaultPasswordPolicy } from "../policies/policies.ts";
+import { assertPasswordRules, passwordLength } from "../user-sessions/password-rules.ts";
 
 export type ServerRole = "pod" | "keymanager" | "agent";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -402,8 +403,13 @@ function parseEmail(setting: string, value: string | undefined): string | undefi
 /** The bootstrap org starts with the default password policy; its admin's password must pass it. */
 function parseBootstrapPassword(setting: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if ([...value].length < defaultPasswordPolicy.minLength) {
+  if (passwordLength(value) < defaultPasswordPolicy.minLength) {
     throw new ConfigError(setting, `must be at least ${defaultPasswordPolicy.minLength} characters long`);
+  }
+  try {
+    assertPasswordRules(value, 0);
+  } catch (error) {
+    throw new ConfigError(setting, (error as Error).message);
   }
   return value;
 }

@@ -1,4 +1,5 @@
 import { hash, verify } from "@node-rs/argon2";
+import { normalisePassword } from "../user-sessions/password-rules.ts";
 
 /**
  * argon2id with OWASP's first recommended profile (19 MiB, 2 passes, 1 lane). @node-rs/argon2
@@ -11,11 +12,22 @@ export const argon2Options = {
   parallelism: 1,
 } as const;
 
+/** Hashes the NFC form of `password` (see normalisePassword). */
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, argon2Options);
+  return hash(normalisePassword(password), argon2Options);
 }
 
+/**
+ * Verifies the NFC form of `password`; a hash stored before passwords were normalised may hold
+ * another form, so the password as typed is tried too when it differs.
+ */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  const normalised = normalisePassword(password);
+  if (await verifyForm(passwordHash, normalised)) return true;
+  return normalised !== password && (await verifyForm(passwordHash, password));
+}
+
+async function verifyForm(passwordHash: string, password: string): Promise<boolean> {
   try {
     return await verify(passwordHash, password);
   } catch {

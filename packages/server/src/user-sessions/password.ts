@@ -8,10 +8,12 @@ import { getAccountPasswordPolicy } from "../policies/account-policy.ts";
 import { revokeSessions } from "../sessions/revoke-sessions.ts";
 import type { Database } from "../storage/schema.ts";
 import { checkPassword, chooseOrg } from "./credentials.ts";
+import { assertPasswordRules } from "./password-rules.ts";
 
 /**
- * Checks `password` against `policy` for a user: length, and reuse of the current password
- * or of the last `historyCount` ones. Throws `password_policy_violation`.
+ * Checks `password` against `policy` for a user: length, the rules of every password (see
+ * assertPasswordRules), and reuse of the current password or of the last `historyCount` ones.
+ * Throws the matching 400.
  */
 export async function assertPasswordAllowed(
   db: Kysely<Database>,
@@ -19,12 +21,7 @@ export async function assertPasswordAllowed(
   userId: number | null,
   password: string,
 ): Promise<void> {
-  if ([...password].length < policy.minLength) {
-    throw new TesseraError(
-      "password_policy_violation",
-      `The password must have at least ${policy.minLength} characters`,
-    );
-  }
+  assertPasswordRules(password, policy.minLength);
   if (userId === null) return;
   const recent = await db
     .selectFrom("password_history")
