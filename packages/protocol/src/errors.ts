@@ -68,6 +68,10 @@ export const errorCodes = {
   method_not_allowed: { status: 405, title: "The method is not allowed on this resource" },
   request_timeout: { status: 408, title: "The request was not received in time" },
   conflict: { status: 409, title: "The resource already exists" },
+  invitation_pending: {
+    status: 409,
+    title: "The account has not accepted the organisation's invitation yet; only it can make the membership active",
+  },
   last_owner: {
     status: 409,
     title: "The organisation's last active owner cannot be demoted or deactivated",

@@ -72,7 +72,12 @@ export async function resolveSsoUser(
         // No password: the account signs on through its provider, so password expiry never applies.
         const userId = await insertUser(
           trx,
-          { email: identity.email, displayName: identity.displayName ?? identity.email, kind: "person" },
+          {
+            email: identity.email,
+            homeOrgId: settings.orgId,
+            displayName: identity.displayName ?? identity.email,
+            kind: "person",
+          },
           now,
         );
         user = { id: userId, kind: "person", active: 1, is_system_admin: 0 };
