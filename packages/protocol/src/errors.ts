@@ -99,7 +99,8 @@ export const errorCodes = {
   },
   sso_account_not_eligible: {
     status: 403,
-    title: "This account cannot sign on through an organisation's identity provider (system admins, service users)",
+    title:
+      "This account cannot sign on through this organisation's identity provider (system admins, service users, accounts of another organisation that have not accepted a membership in it)",
   },
   sso_not_configured: { status: 404, title: "Single sign-on is not configured for this organisation" },
   sso_idp_error: { status: 502, title: "The identity provider could not be reached or answered badly" },
