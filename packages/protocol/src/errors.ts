@@ -106,6 +106,10 @@ export const errorCodes = {
     status: 409,
     title: "The organisation already trusts the most CA certificates allowed (TESSERA_TRUSTED_CA_LIMIT)",
   },
+  invitation_pending: {
+    status: 409,
+    title: "The account has not accepted the organisation's invitation yet; only it can make the membership active",
+  },
   last_owner: {
     status: 409,
     title: "The organisation's last active owner cannot be demoted or deactivated",
@@ -133,7 +137,8 @@ export const errorCodes = {
   },
   sso_account_not_eligible: {
     status: 403,
-    title: "This account cannot sign on through an organisation's identity provider (system admins, service users)",
+    title:
+      "This account cannot sign on through this organisation's identity provider (system admins, service users, accounts of another organisation that have not accepted a membership in it)",
   },
   sso_not_configured: { status: 404, title: "Single sign-on is not configured for this organisation" },
   sso_idp_error: { status: 502, title: "The identity provider could not be reached or answered badly" },

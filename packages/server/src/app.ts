@@ -34,6 +34,7 @@ import { loadServerSecret } from "./storage/server-secrets.ts";
 import { apiKeyAdminRoutes } from "./user-sessions/admin-routes.ts";
 import { userSessionRoutes } from "./user-sessions/routes.ts";
 import { userAdminRoutes } from "./users/admin-routes.ts";
+import { invitationRoutes } from "./users/invitation-routes.ts";
 
 export { redactedLogPaths } from "./http/create-fastify.ts";
 
@@ -117,6 +118,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
 
   await app.register(operationsRoutes(ctx));
   await app.register(userSessionRoutes(ctx));
+  await app.register(invitationRoutes(ctx));
   // Administration: each domain's admin-routes.ts.
   await app.register(orgAdminRoutes(ctx));
   await app.register(userAdminRoutes(ctx));

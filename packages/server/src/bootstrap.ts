@@ -43,7 +43,7 @@ export async function bootstrap(
     if (!org) return undefined;
     const userId = await insertUser(
       trx,
-      { email, displayName: "Administrator", kind: "person", isSystemAdmin: true },
+      { email, homeOrgId: org.id, displayName: "Administrator", kind: "person", isSystemAdmin: true },
       now,
     );
     await storePassword(trx, userId, passwordHash, now);

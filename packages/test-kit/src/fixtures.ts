@@ -56,38 +56,60 @@ export async function createOrg(tessera: Running, name = `Org ${uniqueEmail("org
 
 /**
  * A person with `memberPassword` (stored with its history, as a real password change would),
- * another password, or none with `password: null` (as single sign-on users are).
+ * another password, or none with `password: null` (as single sign-on users are). Its home org
+ * is `homeOrgId`, the first org by default.
  */
 export async function createPerson<Password extends string | null = string>(
   tessera: Running,
-  options: { email?: string; password?: Password; displayName?: string; active?: boolean } = {},
+  options: { email?: string; password?: Password; displayName?: string; active?: boolean; homeOrgId?: number } = {},
 ): Promise<FixtureUser<Password>> {
   const email = (options.email ?? uniqueEmail()).toLowerCase();
   const password = (options.password === undefined ? memberPassword : options.password) as Password;
   const now = tessera.ctx.clock.now();
   const db = tessera.ctx.db;
+  const homeOrgId = options.homeOrgId ?? (await firstOrgId(tessera));
   const userId = await insertUser(
     db,
-    { email, displayName: options.displayName ?? email.split("@")[0] ?? email, kind: "person", active: options.active },
+    {
+      email,
+      homeOrgId,
+      displayName: options.displayName ?? email.split("@")[0] ?? email,
+      kind: "person",
+      active: options.active,
+    },
     now,
   );
   if (password !== null) await storePassword(db, userId, await hashPassword(password), now);
   return { userId, email, password };
 }
 
-/** Adds `userId` to `orgId` with `role`; returns the membership id (the API's orgUserId). */
+async function firstOrgId(tessera: Running): Promise<number> {
+  const row = await tessera.ctx.db.selectFrom("orgs").select("id").orderBy("id").limit(1).executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * Adds `userId` to `orgId` with `role`, as an accepted membership (or, with `invitation`, one
+ * waiting for the account to accept it); returns the membership id (the API's orgUserId).
+ */
 export async function addMembership(
   tessera: Running,
-  options: { orgId: number; userId: number; role?: Role; active?: boolean },
+  options: { orgId: number; userId: number; role?: Role; active?: boolean; invitation?: boolean },
 ): Promise<number> {
   return insertMembership(
     tessera.ctx.db,
-    { orgId: options.orgId, userId: options.userId, role: options.role ?? "member", active: options.active },
+    {
+      orgId: options.orgId,
+      userId: options.userId,
+      role: options.role ?? "member",
+      active: options.active,
+      invitation: options.invitation,
+    },
     tessera.ctx.clock.now(),
   );
 }
 
-/** A new person (see createPerson) who is a member of one org, the bootstrap org by default. */
+/** A new person (see createPerson) whose home is the one org it is a member of, the bootstrap org by default. */
 export async function createMember<Password extends string | null = string>(
   tessera: TestInstance,
   options: {
@@ -99,8 +121,8 @@ export async function createMember<Password extends string | null = string>(
     membershipActive?: boolean;
   } = {},
 ): Promise<FixtureMember<Password>> {
-  const user = await createPerson<Password>(tessera, options);
   const orgId = options.orgId ?? tessera.orgId;
+  const user = await createPerson<Password>(tessera, { ...options, homeOrgId: orgId });
   const role = options.role ?? "member";
   const membershipId = await addMembership(tessera, {
     orgId,
@@ -124,6 +146,7 @@ export async function createServiceUser(
     tessera.ctx.db,
     {
       email: `${options.username.toLowerCase().replace(/[^a-z0-9.-]/g, "-")}@service.example.com`,
+      homeOrgId: options.orgId,
       displayName: `${options.username} (bot)`,
       kind: "service",
       username: options.username,

@@ -45,8 +45,21 @@ export const MeResponse = Type.Object({
 });
 export type MeResponse = Static<typeof MeResponse>;
 
-export const OrgMembershipList = Type.Array(Type.Object({ id: Id, name: Type.String(), role: RoleName }));
+export const OrgMembership = Type.Object({ id: Id, name: Type.String(), role: RoleName });
+export type OrgMembership = Static<typeof OrgMembership>;
+export const OrgMembershipList = Type.Array(OrgMembership);
 export type OrgMembershipList = Static<typeof OrgMembershipList>;
+
+export const Invitation = Type.Object({
+  id: Id,
+  org: Type.Object({ id: Id, name: Type.String() }),
+  role: RoleName,
+  invitedAt: Type.Integer({ description: "Unix seconds" }),
+});
+export type Invitation = Static<typeof Invitation>;
+export const InvitationList = Type.Array(Invitation);
+export type InvitationList = Static<typeof InvitationList>;
+export const InvitationParams = Type.Object({ invitationId: IdParam });
 
 export const ChangePasswordRequest = Type.Object(
   {

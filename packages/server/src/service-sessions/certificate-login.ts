@@ -48,9 +48,9 @@ export async function authenticateClientCertificate(
 }
 
 /**
- * The active service user named `username` with an active membership in one of `orgIds`
- * (the orgs that trust the certificate's CA). Several: the oldest org wins. 403 otherwise,
- * with no hint whether the name exists elsewhere.
+ * The active service user named `username` whose home org is one of `orgIds` (the orgs that
+ * trust the certificate's CA), with its active membership there: an org's CAs vouch only for
+ * the service users it owns. 403 otherwise, with no hint whether the name exists elsewhere.
  */
 export async function findServiceAccount(
   ctx: AppContext,
@@ -61,14 +61,15 @@ export async function findServiceAccount(
   if (username === undefined || orgIds.length === 0) throw notFound;
   const row = await ctx.db
     .selectFrom("users as u")
-    .innerJoin("memberships as m", "m.user_id", "u.id")
+    .innerJoin("memberships as m", (join) =>
+      join.onRef("m.user_id", "=", "u.id").onRef("m.org_id", "=", "u.home_org_id"),
+    )
     .select(["u.id as user_id", "u.username", "m.id as membership_id", "m.org_id", "m.role"])
     .where("u.username", "=", username)
     .where("u.kind", "=", "service")
     .where("u.active", "=", 1)
     .where("m.active", "=", 1)
     .where("m.org_id", "in", [...orgIds])
-    .orderBy("m.org_id")
     .limit(1)
     .executeTakeFirst();
   if (!row || row.username === null) throw notFound;

@@ -18,10 +18,10 @@ function refused(detail: string): TesseraError {
 
 /**
  * Symphony's key-pair login: a JWT signed RS512 by one of the service user's registered RSA
- * keys, `sub` = username, `exp` at most five minutes ahead. The session opens in the org
- * whose admin registered the key that verified it. Unknown user and wrong key look the same.
- * A verified token must name this server when it has an `aud`, and opens one session of its
- * kind only (key-pair-token-use.ts).
+ * keys, `sub` = username, `exp` at most five minutes ahead. Only keys registered by the service
+ * user's home org count (an org vouches only for the accounts it owns), and the session opens
+ * there. Unknown user and wrong key look the same. A verified token must name this server when
+ * it has an `aud`, and opens one session of its kind only (key-pair-token-use.ts).
  */
 export async function authenticateKeyPairToken(
   ctx: AppContext,
@@ -75,7 +75,10 @@ async function verifyKeyPairToken(
     .selectFrom("service_rsa_keys as k")
     .innerJoin("users as u", "u.id", "k.user_id")
     .innerJoin("memberships as m", (join) =>
-      join.onRef("m.user_id", "=", "k.user_id").onRef("m.org_id", "=", "k.org_id"),
+      join
+        .onRef("m.user_id", "=", "k.user_id")
+        .onRef("m.org_id", "=", "k.org_id")
+        .onRef("m.org_id", "=", "u.home_org_id"),
     )
     .select(["k.public_key_pem", "u.id as user_id", "u.username", "m.id as membership_id", "m.org_id", "m.role"])
     .where("u.username", "=", subject)

@@ -21,7 +21,7 @@ const refusalsAuditedPerWindow = 10;
 /**
  * Runs a service login and, when it is refused, writes `login.failed` (contract §3: failed logins
  * are security events, and datafeeds carry them) to every org the attempt names: the orgs that
- * trust the certificate, or those where a service user of that name exists. An attempt that
+ * trust the certificate, or the home org of the service user of that name. An attempt that
  * names no org is recorded without one, as unknown emails are for password logins.
  */
 export async function auditServiceLoginRefusal<T>(
@@ -57,8 +57,7 @@ async function recordRefusal(
       ? []
       : await ctx.db
           .selectFrom("users as u")
-          .innerJoin("memberships as m", "m.user_id", "u.id")
-          .select(["u.id as user_id", "m.org_id"])
+          .select(["u.id as user_id", "u.home_org_id as org_id"])
           .where("u.username", "=", attempt.username)
           .where("u.kind", "=", "service")
           .execute();

@@ -56,6 +56,8 @@ async function requireServiceMember(ctx: AppContext, orgId: number, userId: numb
     .select("u.kind")
     .where("m.org_id", "=", orgId)
     .where("m.user_id", "=", userId)
+    // An invitation is not a membership yet (and shows nothing of the account's kind).
+    .where("m.accepted_at", "is not", null)
     .executeTakeFirst();
   if (!member) throw new TesseraError("not_found", "No such user in this organisation");
   if (member.kind !== "service") {

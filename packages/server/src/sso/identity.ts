@@ -16,15 +16,18 @@ export interface SsoIdentity {
 export interface ResolvedSsoUser {
   userId: number;
   org: ActiveOrg;
-  /** What just-in-time provisioning created: nothing, a membership for an existing user, or both. */
-  provisioned: "none" | "membership" | "user";
+  /** What just-in-time provisioning created: nothing, or a new account with its membership. */
+  provisioned: "none" | "user";
 }
 
 /**
  * Maps a verified identity to a Tessera user in the org (docs/sso.md, "Who may sign on"): linked by
- * verified email; deactivated users and memberships are refused; unknown users are created (or
- * given a membership) with the default role when just-in-time provisioning is on. Provisioning and
- * the success audit commit together; a refusal writes nothing.
+ * verified email to an account whose membership in the org was accepted (its own org's accounts,
+ * or another org's account that accepted an invitation); deactivated users and memberships are
+ * refused; an unknown email becomes a new account of the org with the default role when
+ * just-in-time provisioning is on. An existing account is never attached to the org: one org's
+ * provider must not vouch for another org's people. Provisioning and the success audit commit
+ * together; a refusal writes nothing.
  */
 export async function resolveSsoUser(
   ctx: AppContext,
@@ -41,7 +44,7 @@ export async function resolveSsoUser(
       .executeTakeFirstOrThrow();
     let user = await trx
       .selectFrom("users")
-      .select(["id", "kind", "active", "is_system_admin"])
+      .select(["id", "kind", "active", "is_system_admin", "home_org_id"])
       .where("email", "=", identity.email)
       .executeTakeFirst();
     let provisioned: ResolvedSsoUser["provisioned"] = "none";
@@ -56,44 +59,50 @@ export async function resolveSsoUser(
     let membership = user
       ? await trx
           .selectFrom("memberships")
-          .select(["id", "role", "active"])
+          .select(["id", "role", "active", "accepted_at"])
           .where("org_id", "=", settings.orgId)
           .where("user_id", "=", user.id)
           .executeTakeFirst()
       : undefined;
+    const accepted = membership !== undefined && membership.accepted_at !== null;
+    if (user && !accepted && user.home_org_id !== settings.orgId) {
+      // Another org's account, invited or not: only its acceptance lets this provider vouch for it.
+      throw new SsoRefusal("sso_account_not_eligible", "other_org_account");
+    }
     if (membership && membership.active !== 1) {
       throw new SsoRefusal("org_access_denied", "membership_deactivated");
     }
     if (!membership) {
-      if (!settings.jitProvisioning) {
+      if (!settings.jitProvisioning || user) {
         throw new SsoRefusal("sso_user_not_provisioned", user ? "no_membership" : "unknown_user");
       }
-      if (!user) {
-        // No password: the account signs on through its provider, so password expiry never applies.
-        const userId = await insertUser(
-          trx,
-          { email: identity.email, displayName: identity.displayName ?? identity.email, kind: "person" },
-          now,
-        );
-        user = { id: userId, kind: "person", active: 1, is_system_admin: 0 };
-        await recordAudit(trx, now, {
-          type: "user.created",
-          orgId: settings.orgId,
-          actorUserId: null,
-          subjectUserId: user.id,
-          data: { email: identity.email, role: settings.defaultRole, via: "sso" },
-          ip,
-        });
-        provisioned = "user";
-      } else {
-        provisioned = "membership";
-      }
+      // No password: the account signs on through its provider, so password expiry never applies.
+      const userId = await insertUser(
+        trx,
+        {
+          email: identity.email,
+          homeOrgId: settings.orgId,
+          displayName: identity.displayName ?? identity.email,
+          kind: "person",
+        },
+        now,
+      );
+      user = { id: userId, kind: "person", active: 1, is_system_admin: 0, home_org_id: settings.orgId };
+      await recordAudit(trx, now, {
+        type: "user.created",
+        orgId: settings.orgId,
+        actorUserId: null,
+        subjectUserId: user.id,
+        data: { email: identity.email, role: settings.defaultRole, via: "sso" },
+        ip,
+      });
+      provisioned = "user";
       const membershipId = await insertMembership(
         trx,
         { orgId: settings.orgId, userId: user.id, role: settings.defaultRole },
         now,
       );
-      membership = { id: membershipId, role: settings.defaultRole, active: 1 };
+      membership = { id: membershipId, role: settings.defaultRole, active: 1, accepted_at: now };
       await recordAudit(trx, now, {
         type: "membership.created",
         orgId: settings.orgId,

@@ -5,6 +5,7 @@ import * as serviceSessions from "./migrations/002-service-sessions.ts";
 import * as sso from "./migrations/003-sso.ts";
 import * as datafeeds from "./migrations/004-datafeeds.ts";
 import * as ssoHandoverBinding from "./migrations/005-sso-handover-binding.ts";
+import * as homeOrgsAndInvitations from "./migrations/006-home-orgs-and-invitations.ts";
 import * as unknownEmailFailures from "./migrations/007-unknown-email-failures.ts";
 import * as keyPairTokenUses from "./migrations/008-key-pair-token-uses.ts";
 
@@ -15,6 +16,7 @@ const migrations = {
   "003-sso": sso,
   "004-datafeeds": datafeeds,
   "005-sso-handover-binding": ssoHandoverBinding,
+  "006-home-orgs-and-invitations": homeOrgsAndInvitations,
   "007-unknown-email-failures": unknownEmailFailures,
   "008-key-pair-token-uses": keyPairTokenUses,
 };

@@ -57,6 +57,8 @@ export interface UserTable {
   is_system_admin: Generated<Flag>;
   failed_attempts: Generated<number>;
   locked_until: number | null;
+  /** The org that owns the account: only its trust anchors vouch for it (migration 006). */
+  home_org_id: number;
   created_at: CreatedAt;
 }
 
@@ -77,6 +79,11 @@ export interface MembershipTable {
   created_at: CreatedAt;
   /** The password_changed_at for which "password.expiring" was recorded in this org. */
   password_warning_for: Generated<number | null>;
+  /**
+   * When the account accepted the membership; null while it is an invitation of another org's
+   * account, which stays inactive (and never authenticates) until then (migration 006).
+   */
+  accepted_at: number | null;
 }
 
 export interface PasswordHistoryTable {

@@ -24,6 +24,8 @@ export async function createApiKey(
     .select(["id", "user_id", "role"])
     .where("id", "=", input.orgUserId)
     .where("org_id", "=", caller.orgId)
+    // An invitation is not a membership yet: no key may wait for its acceptance.
+    .where("accepted_at", "is not", null)
     .executeTakeFirst();
   if (!membership) throw new TesseraError("not_found", `No org user ${input.orgUserId} in this organisation`);
   assertMayActOn(caller, membership.role, "create a key that acts as the membership");

@@ -35,7 +35,8 @@ export function userAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       permission: "users:write",
       schema: {
         tags,
-        summary: "Add a user (person or service user) to the org; an existing email gains a membership",
+        summary:
+          "Add a user (person or service user) to the org; an account of another org is invited instead (same answer, inactive until it accepts)",
         params: OrgParams,
         body: CreateOrgUserRequest,
         response: { 201: OrgUser },

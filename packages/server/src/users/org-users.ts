@@ -26,13 +26,33 @@ function orgUsersQuery(db: Kysely<Database>, orgId: number) {
       "m.role",
       "u.active as userActive",
       "m.active as membershipActive",
+      "m.accepted_at as acceptedAt",
     ])
     .where("m.org_id", "=", orgId);
 }
 
 type OrgUserRow = Awaited<ReturnType<ReturnType<typeof orgUsersQuery>["executeTakeFirstOrThrow"]>>;
 
+/** The name a new account gets when the admin gives none: the email's local part. */
+function defaultDisplayName(email: string): string {
+  return email.slice(0, email.indexOf("@"));
+}
+
 function toOrgUser(row: OrgUserRow): OrgUser {
+  if (row.acceptedAt === null) {
+    // An invitation shows what the inviting admin sent and nothing of the account (its name,
+    // kind, username), which belongs to another org until it accepts.
+    return {
+      id: row.id,
+      orgUserId: row.orgUserId,
+      email: row.email,
+      displayName: defaultDisplayName(row.email),
+      kind: "person",
+      username: null,
+      role: row.role,
+      active: false,
+    };
+  }
   return {
     id: row.id,
     orgUserId: row.orgUserId,
@@ -45,7 +65,7 @@ function toOrgUser(row: OrgUserRow): OrgUser {
   };
 }
 
-/** `GET /admin/orgs/{orgId}/users`: every member of the org, active or not, oldest membership first. */
+/** `GET /admin/orgs/{orgId}/users`: every member of the org, active or not, invited ones too, oldest first. */
 export async function listOrgUsers(ctx: AppContext, orgId: number): Promise<OrgUser[]> {
   const rows = await orgUsersQuery(ctx.db, orgId).orderBy("m.id").execute();
   return rows.map(toOrgUser);
@@ -91,10 +111,17 @@ function validateNewUserInput(input: CreateOrgUserRequest): UserKind {
   return kind;
 }
 
+/** One answer for a taken email or username of a new service user, whoever holds it. */
+function serviceIdentityTaken(): TesseraError {
+  return new TesseraError("conflict", "The email or the username is already taken");
+}
+
 /**
- * `POST /admin/orgs/{orgId}/users`: creates a user with a membership, or gives an existing
- * user (same email) a membership in this org. An admin of one org never sets the password,
- * name or username of an account that already exists: that account may belong to other orgs.
+ * `POST /admin/orgs/{orgId}/users`: creates an account owned by this org, with a membership. An
+ * email that already has an account of another org gets an invitation instead (a membership that
+ * stays inactive until that account accepts it, GET /user/invitations): the answer has the same
+ * status and fields, no 409 tells that the email exists, and nothing of the account (password,
+ * name, kind, username, other memberships) is read or set. Service users belong to their org only.
  */
 export async function createOrgUser(
   ctx: AppContext,
@@ -106,94 +133,95 @@ export async function createOrgUser(
   const kind = validateNewUserInput(input);
   assertMayGrant(caller, input.role);
   const email = input.email.toLowerCase();
-  const existing = await ctx.db
-    .selectFrom("users")
-    .select(["id", "kind", "username"])
-    .where("email", "=", email)
-    .executeTakeFirst();
   let passwordHash: string | null = null;
-  if (existing) {
-    assertFitsExistingUser(existing, kind, input);
-  } else if (input.password !== undefined) {
-    // Checked and hashed before the transaction: a refused password leaves no row behind.
+  if (input.password !== undefined) {
+    // Checked and hashed before the transaction, and whether or not the email has an account:
+    // a refused password leaves no row behind, and an invitation takes as long as a creation.
     await assertPasswordAllowed(ctx.db, await getPasswordPolicy(ctx.db, orgId), null, input.password);
     passwordHash = await hashPassword(input.password);
   }
 
   const now = ctx.clock.now();
   const userId = await ctx.db.transaction().execute(async (trx) => {
-    let id = existing?.id;
-    if (id === undefined) {
-      // The email was free before the password was hashed; another request may have taken it since.
-      const raced = await trx.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
-      if (raced) throw new TesseraError("conflict", "A user with this email was created meanwhile; retry");
-      id = await insertAccount(trx, { email, kind, input, now });
+    const existing = await trx
+      .selectFrom("users")
+      .select(["id", "kind", "username", "home_org_id"])
+      .where("email", "=", email)
+      .executeTakeFirst();
+    if (!existing) {
+      const id = await insertAccount(trx, { email, kind, input, orgId, now });
       if (passwordHash !== null) await storePassword(trx, id, passwordHash, now);
-    } else {
-      const member = await trx
-        .selectFrom("memberships")
-        .select("id")
-        .where("org_id", "=", orgId)
-        .where("user_id", "=", id)
-        .executeTakeFirst();
-      if (member) throw new TesseraError("conflict", "The user is already a member of this organisation");
+      const membershipId = await insertMembership(trx, { orgId, userId: id, role: input.role }, now);
+      await recordAudit(trx, now, {
+        type: "user.created",
+        orgId,
+        actorUserId: caller.userId,
+        subjectUserId: id,
+        data: { orgUserId: membershipId, email, kind, role: input.role, hasPassword: passwordHash !== null },
+        ip,
+      });
+      return id;
     }
-    const membershipId = await insertMembership(trx, { orgId, userId: id, role: input.role }, now);
+    const member = await trx
+      .selectFrom("memberships")
+      .select("id")
+      .where("org_id", "=", orgId)
+      .where("user_id", "=", existing.id)
+      .executeTakeFirst();
+    // The admin sees its own members and invitations: saying so reveals nothing new.
+    if (member) throw new TesseraError("conflict", "The user is already a member of this organisation");
+    if (kind === "service") throw serviceIdentityTaken();
+    const owned = existing.home_org_id === orgId;
+    if (owned) assertFitsOwnAccount(existing, kind, input);
+    const membershipId = await insertMembership(
+      trx,
+      { orgId, userId: existing.id, role: input.role, invitation: !owned },
+      now,
+    );
     await recordAudit(trx, now, {
-      type: existing ? "membership.created" : "user.created",
+      type: owned ? "membership.created" : "membership.invited",
       orgId,
       actorUserId: caller.userId,
-      subjectUserId: id,
-      data: {
-        orgUserId: membershipId,
-        email,
-        kind,
-        role: input.role,
-        ...(existing ? {} : { hasPassword: passwordHash !== null }),
-      },
+      subjectUserId: existing.id,
+      data: { orgUserId: membershipId, email, ...(owned ? { kind } : {}), role: input.role },
       ip,
     });
-    return id;
+    return existing.id;
   });
   const created = await findOrgUser(ctx.db, orgId, userId);
   if (!created) throw new Error("membership vanished after it was created");
   return toOrgUser(created);
 }
 
-function assertFitsExistingUser(
-  existing: { kind: UserKind; username: string | null },
-  kind: UserKind,
-  input: CreateOrgUserRequest,
-): void {
+/** An account of this very org that lost its membership here: the admin owns it and may be told why not. */
+function assertFitsOwnAccount(existing: { kind: UserKind }, kind: UserKind, input: CreateOrgUserRequest): void {
   if (existing.kind !== kind) {
     throw new TesseraError("conflict", `A ${existing.kind} user with this email already exists`);
-  }
-  if (input.username !== undefined && input.username !== existing.username) {
-    throw new TesseraError("conflict", "A user with this email already exists under another username");
   }
   if (input.password !== undefined) {
     throw new TesseraError(
       "conflict",
-      "A user with this email already exists; only that user can change its password (POST /user/password)",
+      "A user with this email already exists; its password is changed with POST /user/password",
     );
   }
 }
 
-/** A new account of this org: its username (certificate CN) must be free. */
+/** A new account owned by `orgId`: a service user's username (certificate CN) must be free everywhere. */
 async function insertAccount(
   trx: Kysely<Database>,
-  user: { email: string; kind: UserKind; input: CreateOrgUserRequest; now: number },
+  user: { email: string; kind: UserKind; input: CreateOrgUserRequest; orgId: number; now: number },
 ): Promise<number> {
-  const { email, kind, input, now } = user;
+  const { email, kind, input, orgId, now } = user;
   if (input.username !== undefined) {
     const taken = await trx.selectFrom("users").select("id").where("username", "=", input.username).executeTakeFirst();
-    if (taken) throw new TesseraError("conflict", `The username "${input.username}" is taken`);
+    if (taken) throw serviceIdentityTaken();
   }
   return insertUser(
     trx,
     {
       email,
-      displayName: input.displayName ?? input.username ?? email.slice(0, email.indexOf("@")),
+      homeOrgId: orgId,
+      displayName: input.displayName ?? input.username ?? defaultDisplayName(email),
       kind,
       username: input.username ?? null,
     },
@@ -221,6 +249,8 @@ export async function updateOrgUser(
     await ctx.storage.lockOrg(trx, orgId);
     const target = await findOrgUser(trx, orgId, userId);
     if (!target) throw new TesseraError("not_found", `No user ${userId} in this organisation`);
+    // Only the account activates an invitation, by accepting it; until then nothing of it changes.
+    if (target.acceptedAt === null) throw new TesseraError("invitation_pending");
     if (input.role !== undefined) {
       assertRoleFitsKind(input.role, target.kind);
       assertMayGrant(caller, input.role);

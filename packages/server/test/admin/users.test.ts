@@ -98,7 +98,7 @@ describe("admin users", () => {
       assert.equal(row.password_hash, null);
     });
 
-    it("gives an existing email a membership in another org, keeping its password", async () => {
+    it("invites an existing email of another org; accepted, the membership works with its own password", async () => {
       const other = await createSecondOrg(tessera, adminToken);
       const user = await addUser(tessera, adminToken, { role: "member" });
       const response = await tessera.request(`/admin/orgs/${other.orgId}/users`, {
@@ -106,27 +106,41 @@ describe("admin users", () => {
         body: { email: user.email.toUpperCase(), role: "auditor" },
       });
       assert.equal(response.status, 201, response.text);
+      assert.deepEqual(Object.keys(response.body).sort(), orgUserFields);
       assert.equal(response.body.id, user.id);
       assert.notEqual(response.body.orgUserId, user.orgUserId);
       assert.equal(response.body.role, "auditor");
+      assert.equal(response.body.active, false, "an invitation until the account accepts it");
+      const ownToken = await tessera.login(user.email, memberPassword);
+      const accepted = await tessera.request(`/user/invitations/${response.body.orgUserId}/accept`, {
+        method: "POST",
+        token: ownToken,
+      });
+      assert.equal(accepted.status, 200, accepted.text);
       const token = await tessera.login(user.email, memberPassword, other.orgId);
       assert.equal((await tessera.request("/user/users/me", { token })).body.role, "auditor");
       const events = await auditEvents(tessera, other.token, other.orgId);
-      const added = events.find((event) => event.type === "membership.created" && event.subjectUserId === user.id);
+      const added = events.find((event) => event.type === "membership.invited" && event.subjectUserId === user.id);
       assert.equal(added?.data.role, "auditor");
     });
 
-    it("refuses to set a password on an existing account from another org (409), leaving it unchanged", async () => {
+    it("never sets a password on an existing account from another org: an invitation, the password unchanged", async () => {
       const other = await createSecondOrg(tessera, adminToken);
       const user = await addUser(tessera, adminToken, { role: "member" });
-      const before = await countRows(tessera);
       const response = await tessera.request(`/admin/orgs/${other.orgId}/users`, {
         token: other.token,
         body: { email: user.email, role: "member", password: "an attacker's chosen password" },
       });
-      assertProblem(response, 409, "conflict");
-      assert.deepEqual(await countRows(tessera), before);
+      assert.equal(response.status, 201, response.text);
+      assert.equal(response.body.active, false);
       await tessera.login(user.email, memberPassword);
+      assertProblem(
+        await tessera.request("/user/authenticate", {
+          body: { email: user.email, password: "an attacker's chosen password", selectedOrg: tessera.orgId },
+        }),
+        401,
+        "invalid_credentials",
+      );
     });
 
     it("answers 409 conflict to an email that is already a member, in any letter case", async () => {

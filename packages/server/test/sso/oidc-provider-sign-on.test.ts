@@ -440,6 +440,60 @@ describe("single sign-on against a real OpenID provider (oidc-provider in its ow
     });
   });
 
+  describe("another org's provider", () => {
+    it("does not sign org 1's alice into org 2, even with provisioning on, until she accepts org 2's invitation", async () => {
+      // Org 2 configures the same provider with just-in-time provisioning: it asserts alice.
+      const org2 = (await tessera.request("/admin/orgs", { token: adminToken, body: { name: "Org two, SSO" } })).body
+        .id as number;
+      const org2Token = await tessera.login(undefined, undefined, org2);
+      const configured = await tessera.request(`/admin/orgs/${org2}/sso`, {
+        method: "PUT",
+        token: org2Token,
+        body: { ...baseSettings(), clientSecret, jitProvisioning: true },
+      });
+      assert.equal(configured.status, 200, configured.text);
+      const org2Login = `${tessera.baseUrl}/sso/${org2}/login?loginHint=alice`;
+      const alice = await tessera.ctx.db
+        .selectFrom("users")
+        .select("id")
+        .where("email", "=", "alice@example.com")
+        .executeTakeFirstOrThrow();
+      const memberships = () =>
+        tessera.ctx.db.selectFrom("memberships").select(["org_id", "active"]).where("user_id", "=", alice.id).execute();
+
+      const refused = await new Browser().visit(org2Login);
+      assert.equal(refused.status, 403, refused.text);
+      assert.equal(refused.body.code, "sso_account_not_eligible");
+      const [event] = (await auditEventsOfType(tessera, "sso.login.failed")).slice(-1);
+      assert.equal(event?.data.reason, "other_org_account");
+      assert.equal(event?.org_id, org2);
+      assert.deepEqual(
+        (await memberships()).map((row) => row.org_id),
+        [orgId],
+      );
+
+      // Invited, still refused; accepted with her own sign-on at her home org, signed on.
+      const invited = await tessera.request(`/admin/orgs/${org2}/users`, {
+        token: org2Token,
+        body: { email: "alice@example.com", role: "member" },
+      });
+      assert.equal(invited.status, 201, invited.text);
+      assert.equal((await new Browser().visit(org2Login)).body.code, "sso_account_not_eligible");
+      const home = await new Browser().visit(loginUrl("alice"));
+      assert.equal(home.status, 200, home.text);
+      const accepted = await tessera.request(`/user/invitations/${invited.body.orgUserId}/accept`, {
+        method: "POST",
+        token: home.body.token,
+      });
+      assert.equal(accepted.status, 200, accepted.text);
+      const signedOn = await new Browser().visit(org2Login);
+      assert.equal(signedOn.status, 200, signedOn.text);
+      assert.equal(signedOn.body.orgId, org2);
+      const [succeeded] = (await auditEventsOfType(tessera, "sso.login.succeeded")).slice(-1);
+      assert.equal(succeeded?.data.provisioned, "none");
+    });
+  });
+
   describe("tessera login --sso (the command-line flow)", () => {
     const cliArgs = (hint: string) => [
       "login",
