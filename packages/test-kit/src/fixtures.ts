@@ -207,6 +207,7 @@ const everyTable: Record<keyof Database, true> = {
   sso_login_attempts: true,
   sso_handovers: true,
   datafeeds: true,
+  introspection_clients: true,
 };
 const tables = Object.keys(everyTable) as (keyof Database)[];
 

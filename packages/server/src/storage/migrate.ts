@@ -5,6 +5,7 @@ import * as serviceSessions from "./migrations/002-service-sessions.ts";
 import * as sso from "./migrations/003-sso.ts";
 import * as datafeeds from "./migrations/004-datafeeds.ts";
 import * as ssoHandoverBinding from "./migrations/005-sso-handover-binding.ts";
+import * as introspectionClients from "./migrations/009-introspection-clients.ts";
 
 /** Ordered by name; a new migration is a new file plus one line here. */
 const migrations = {
@@ -13,6 +14,7 @@ const migrations = {
   "003-sso": sso,
   "004-datafeeds": datafeeds,
   "005-sso-handover-binding": ssoHandoverBinding,
+  "009-introspection-clients": introspectionClients,
 };
 
 export async function migrateToLatest(dialect: StorageDialect): Promise<void> {
