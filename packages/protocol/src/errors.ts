@@ -34,6 +34,7 @@ export const errorCodes = {
   password_expired: { status: 401, title: "The password has expired and must be changed" },
   account_locked: { status: 401, title: "The account is temporarily locked" },
   invalid_token: { status: 401, title: "The token is missing, expired, revoked or unknown" },
+  invalid_client: { status: 401, title: "The introspection client's id or secret is not valid" },
   client_certificate_required: { status: 401, title: "No client certificate was presented" },
   certificate_untrusted: {
     status: 401,

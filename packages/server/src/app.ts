@@ -19,6 +19,7 @@ import { createMetrics } from "./operations/metrics.ts";
 import { operationsRoutes } from "./operations/routes.ts";
 import { orgAdminRoutes } from "./orgs/admin-routes.ts";
 import { policyAdminRoutes } from "./policies/admin-routes.ts";
+import { introspectionClientAdminRoutes } from "./resource-servers/admin-routes.ts";
 import { resourceServerRoutes } from "./resource-servers/routes.ts";
 import { applicationAdminRoutes, rsaKeyAdminRoutes } from "./service-sessions/admin-routes.ts";
 import { certificateLoginRoutes } from "./service-sessions/certificate-routes.ts";
@@ -103,6 +104,12 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
             name: "sessionToken",
             description: "A service session token (tss_…)",
           },
+          introspectionClient: {
+            type: "http",
+            scheme: "basic",
+            description:
+              "A registered introspection client's id and secret (or as client_id/client_secret form fields)",
+          },
           keyManagerToken: {
             type: "apiKey",
             in: "header",
@@ -131,6 +138,7 @@ export async function buildApp(options: BuildAppOptions): Promise<{ app: Fastify
   await app.register(applicationAdminRoutes(ctx));
   await app.register(rsaKeyAdminRoutes(ctx));
   await app.register(ssoAdminRoutes(ctx));
+  await app.register(introspectionClientAdminRoutes(ctx));
   // Documented here; on this plain-HTTP listener they answer 401 client_certificate_required.
   await app.register(certificateLoginRoutes(ctx, "service"));
   await app.register(certificateLoginRoutes(ctx, "keymanager"));

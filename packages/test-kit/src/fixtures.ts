@@ -232,6 +232,7 @@ const everyTable: Record<keyof Database, true> = {
   datafeeds: true,
   unknown_email_failures: true,
   key_pair_token_uses: true,
+  introspection_clients: true,
 };
 const tables = Object.keys(everyTable) as (keyof Database)[];
 

@@ -138,3 +138,25 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 export type AuditQuery = Static<typeof AuditQuery>;
+
+export const CreateIntrospectionClientRequest = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200, pattern: "\\S", description: "Who uses it, for admins" }) },
+  { additionalProperties: false },
+);
+export type CreateIntrospectionClientRequest = Static<typeof CreateIntrospectionClientRequest>;
+
+/** A resource server registered to introspect the org's tokens (never its secret). */
+export const IntrospectionClient = Type.Object({
+  id: Id,
+  name: Type.String(),
+  clientId: Type.String({ description: "The client_id of client_secret_basic / client_secret_post" }),
+  createdAt: Type.Integer({ description: "Unix seconds" }),
+});
+export type IntrospectionClient = Static<typeof IntrospectionClient>;
+export const IntrospectionClientList = Type.Array(IntrospectionClient);
+
+export const CreatedIntrospectionClient = Type.Composite([
+  IntrospectionClient,
+  Type.Object({ clientSecret: Type.String({ description: "Shown once; only its hash is stored" }) }),
+]);
+export type CreatedIntrospectionClient = Static<typeof CreatedIntrospectionClient>;

@@ -3,6 +3,7 @@ import type { TObject, TString } from "@sinclair/typebox";
 import type { Permission } from "@tessera/protocol";
 import type {
   ContextConfigDefault,
+  FastifyContextConfig,
   FastifySchema,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
@@ -53,6 +54,8 @@ export interface OrgRouteOptions<S extends OrgRouteSchema> {
   permission: Permission;
   /** Tags, summary, params (with `orgId`), body, query and success responses; security is implied. */
   schema: S;
+  /** Route flags, such as `carriesToken` for an answer that holds a secret. */
+  config?: FastifyContextConfig;
   handler: (call: OrgCall<S>) => ReturnType<RouteHandler<S>>;
 }
 
@@ -94,6 +97,7 @@ function addOrgRoute<S extends OrgRouteSchema>(
     method,
     url,
     schema: { ...options.schema, security: userSecurity },
+    ...(options.config ? { config: options.config } : {}),
     // After the schema has validated the request, as a handler would.
     preHandler: async (request) => {
       // Validated as at most 15 digits: exact as a number.

@@ -34,6 +34,8 @@ export type AuditEventType =
   | "rsa_key.added"
   | "rsa_key.removed"
   | "signing_key.rotated"
+  | "introspection_client.created"
+  | "introspection_client.removed"
 
   // Single sign-on
   | "sso_config.updated"

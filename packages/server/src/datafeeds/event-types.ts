@@ -33,6 +33,8 @@ export const datafeedEventTypes: Readonly<Record<AuditEventType, string>> = {
   "rsa_key.added": "RSA_KEY_ADDED",
   "rsa_key.removed": "RSA_KEY_REMOVED",
   "signing_key.rotated": "SIGNING_KEY_ROTATED",
+  "introspection_client.created": "INTROSPECTION_CLIENT_CREATED",
+  "introspection_client.removed": "INTROSPECTION_CLIENT_REMOVED",
   "sso_config.updated": "SSO_CONFIG_UPDATED",
   "sso.login.succeeded": "SSO_LOGIN_SUCCEEDED",
   "sso.login.failed": "SSO_LOGIN_FAILED",

@@ -2,11 +2,14 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { IntrospectionResponse as IntrospectionAnswer } from "@tessera/protocol";
 import { IntrospectionRequest, IntrospectionResponse, type Permission, permissions } from "@tessera/protocol";
+import type { FastifyRequest } from "fastify";
 import { authenticate } from "../access/principal.ts";
 import { userSecurity } from "../access/route-schemas.ts";
+import { requireServiceSession } from "../access/service-session.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
 import { identifyToken, type TokenIdentity } from "./identify-token.ts";
+import { authenticateIntrospectionClient, invalidClient } from "./introspection-clients.ts";
 
 const tags = ["Resource servers"];
 
@@ -24,6 +27,61 @@ function introspection(ctx: AppContext, identity: TokenIdentity): IntrospectionA
     ...(identity.expiresAt === null ? {} : { exp: Math.floor(identity.expiresAt / 1000) }),
     iss: ctx.config.issuer,
   };
+}
+
+const basicPattern = /^basic[ \t]+([A-Za-z0-9+/=]*)[ \t]*$/i;
+
+/** RFC 6749 §2.3.1: client id and secret are form-encoded before Basic joins them. */
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, " "));
+}
+
+/** A `client_secret_basic` header's id and secret; 401 invalid_client when it cannot be read. */
+function basicCredentials(authorization: string): { clientId: string; clientSecret: string } {
+  const encoded = basicPattern.exec(authorization)?.[1];
+  const decoded = encoded === undefined ? "" : Buffer.from(encoded, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  try {
+    if (colon > 0)
+      return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    // A broken percent-encoding is as unreadable as a missing colon.
+  }
+  throw invalidClient("The Basic credentials cannot be read");
+}
+
+/**
+ * The org whose tokens the caller may introspect: a registered introspection client
+ * (`client_secret_basic` or `client_secret_post`, never both, as RFC 6749 §2.3 asks), a service
+ * user's own `sessionToken`, or a user session or API key; the last two need `tokens:introspect`.
+ */
+async function introspectingOrg(ctx: AppContext, request: FastifyRequest): Promise<number> {
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const authorization = request.headers.authorization;
+  const viaBasic = typeof authorization === "string" && /^basic(?:[ \t]|$)/i.test(authorization);
+  const viaPost = body.client_id !== undefined || body.client_secret !== undefined;
+  if (viaBasic && viaPost) {
+    throw new TesseraError("invalid_request", "Send the client credentials one way: Basic or form fields");
+  }
+  if (viaBasic) {
+    const { clientId, clientSecret } = basicCredentials(authorization);
+    return (await authenticateIntrospectionClient(ctx, clientId, clientSecret)).orgId;
+  }
+  if (viaPost) {
+    if (typeof body.client_id !== "string" || typeof body.client_secret !== "string") {
+      throw invalidClient("client_secret_post needs both client_id and client_secret");
+    }
+    return (await authenticateIntrospectionClient(ctx, body.client_id, body.client_secret)).orgId;
+  }
+  const sessionToken = request.headers.sessiontoken;
+  if (sessionToken !== undefined && authorization === undefined && request.headers["x-api-key"] === undefined) {
+    const session = await requireServiceSession(ctx, sessionToken, "service");
+    if (!session.permissions.includes("tokens:introspect")) {
+      throw new TesseraError("forbidden", `The role "${session.role}" does not grant tokens:introspect`);
+    }
+    return session.orgId;
+  }
+  return (await authenticate(ctx, request, "tokens:introspect")).orgId;
 }
 
 /** The token a reverse proxy forwards: Bearer (any kind), x-api-key, or Symphony's sessionToken header. */
@@ -65,16 +123,16 @@ export function resourceServerRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         tags,
         summary: "RFC 7662 token introspection, for every Tessera token kind",
         description:
-          "The caller authenticates with a bearer token or API key whose role grants tokens:introspect. Tokens of another org, and dead tokens, are {active: false}.",
-        security: userSecurity,
+          "The caller is a registered introspection client of the org (client_secret_basic or client_secret_post), or a bearer token, API key or service sessionToken whose role grants tokens:introspect. Tokens of another org, and dead tokens, are {active: false}.",
+        security: [...userSecurity, { sessionToken: [] }, { introspectionClient: [] }],
         body: IntrospectionRequest,
         response: { 200: IntrospectionResponse },
       },
       config: { carriesToken: true },
       handler: async (request) => {
-        const caller = await authenticate(ctx, request, "tokens:introspect");
+        const orgId = await introspectingOrg(ctx, request);
         const identity = await identifyToken(ctx, request.body.token);
-        if (!identity || identity.orgId !== caller.orgId) return { active: false };
+        if (!identity || identity.orgId !== orgId) return { active: false };
         return introspection(ctx, identity);
       },
     });

@@ -8,6 +8,7 @@ import * as ssoHandoverBinding from "./migrations/005-sso-handover-binding.ts";
 import * as homeOrgsAndInvitations from "./migrations/006-home-orgs-and-invitations.ts";
 import * as unknownEmailFailures from "./migrations/007-unknown-email-failures.ts";
 import * as keyPairTokenUses from "./migrations/008-key-pair-token-uses.ts";
+import * as introspectionClients from "./migrations/009-introspection-clients.ts";
 
 /** Ordered by name; a new migration is a new file plus one line here. */
 const migrations = {
@@ -19,6 +20,7 @@ const migrations = {
   "006-home-orgs-and-invitations": homeOrgsAndInvitations,
   "007-unknown-email-failures": unknownEmailFailures,
   "008-key-pair-token-uses": keyPairTokenUses,
+  "009-introspection-clients": introspectionClients,
 };
 
 export async function migrateToLatest(dialect: StorageDialect): Promise<void> {

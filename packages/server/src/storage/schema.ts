@@ -31,6 +31,8 @@ export interface Database {
   unknown_email_failures: UnknownEmailFailureTable;
   // Single use of key-pair login tokens (migration 008-key-pair-token-uses).
   key_pair_token_uses: KeyPairTokenUseTable;
+  // Resource servers (migration 009-introspection-clients).
+  introspection_clients: IntrospectionClientTable;
 }
 
 type Flag = 0 | 1;
@@ -301,3 +303,15 @@ export type NewUser = Insertable<UserTable>;
 export type UserUpdate = Updateable<UserTable>;
 export type Membership = Selectable<MembershipTable>;
 export type Session = Selectable<SessionTable>;
+
+/** A resource server allowed to introspect the tokens of `org_id` with a client id and secret. */
+export interface IntrospectionClientTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  client_id: string;
+  /** SHA-256 of the secret (base64url); the secret itself is shown once and never stored. */
+  secret_hash: string;
+  created_by_user_id: number | null;
+  created_at: CreatedAt;
+}

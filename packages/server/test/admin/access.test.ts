@@ -46,6 +46,14 @@ const routes: RouteCase[] = [
   { method: "GET", path: (o) => `/admin/orgs/${o}/api-keys`, auditor: false },
   { method: "DELETE", path: (o, id) => `/admin/orgs/${o}/api-keys/${id}`, auditor: false },
   { method: "GET", path: (o) => `/admin/orgs/${o}/audit`, auditor: true },
+  { method: "GET", path: (o) => `/admin/orgs/${o}/introspection-clients`, auditor: false },
+  {
+    method: "POST",
+    path: (o) => `/admin/orgs/${o}/introspection-clients`,
+    body: () => ({ name: "refused" }),
+    auditor: false,
+  },
+  { method: "DELETE", path: (o, id) => `/admin/orgs/${o}/introspection-clients/${id}`, auditor: false },
 ];
 
 const label = (route: RouteCase) => `${route.method} ${route.path("{orgId}", "{id}")}`;
