@@ -61,6 +61,7 @@ async function createContext(config: Config, storage: StorageDialect, clock: Clo
     renewalKey: await loadServerSecret(db, "renewal-key", clock.now()),
     loginThrottle: new AddressThrottle(clock),
     ssoStartThrottle: new AddressThrottle(clock, ssoStartsPerAddressPerMinute),
+    readiness: { listenersUp: true },
     metrics: createMetrics(async () => {
       const now = clock.now();
       const row = await db

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { AppContext } from "../context.ts";
 import { databaseUnavailable } from "../errors/service-unavailable.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
 
 const tags = ["Operations"];
 
@@ -19,10 +20,15 @@ export function operationsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get("/readyz", {
       schema: {
         tags,
-        summary: "Readiness: the database is reachable",
+        summary: "Readiness: every listener of the roles served accepts connections, and the database is reachable",
         response: { 200: Type.Object({ status: Type.Literal("ready") }) },
       },
       handler: async () => {
+        if (!ctx.readiness.listenersUp) {
+          throw new TesseraError("service_unavailable", "The listeners are still starting", {
+            headers: { "retry-after": "1" },
+          });
+        }
         if (!(await ctx.storage.ping())) throw databaseUnavailable();
         return { status: "ready" as const };
       },
