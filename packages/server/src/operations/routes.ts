@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
+import { authenticate } from "../access/principal.ts";
 import type { AppContext } from "../context.ts";
 import { databaseUnavailable } from "../errors/service-unavailable.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
@@ -34,9 +35,16 @@ export function operationsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
     });
 
+    if (ctx.config.metrics === "off") return;
     app.get("/metrics", {
-      schema: { tags, summary: "Prometheus metrics", produces: ["text/plain"] },
-      handler: async (_request, reply) => {
+      schema: {
+        tags,
+        summary: "Prometheus metrics",
+        description: "TESSERA_METRICS=auditor: only with a token that grants audit:read; off: not served.",
+        produces: ["text/plain"],
+      },
+      handler: async (request, reply) => {
+        if (ctx.config.metrics === "auditor") await authenticate(ctx, request, "audit:read");
         const body = await ctx.metrics.registry.metrics();
         return reply.type(ctx.metrics.registry.contentType).send(body);
       },
