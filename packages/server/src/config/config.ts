@@ -194,7 +194,8 @@ export const settings = {
     env: "TESSERA_PUBLIC_URL",
     flag: "--public-url",
     file: "publicUrl",
-    description: "Public base URL of this server, e.g. https://auth.example.com (SSO redirect URI: <URL>/sso/callback)",
+    description:
+      "Public base URL of this server, e.g. https://auth.example.com (SSO redirect URI: <URL>/sso/callback; unset: sign-on only on loopback hosts)",
   },
   sessionauthStrictContentType: {
     env: "TESSERA_SESSIONAUTH_STRICT_CONTENT_TYPE",
