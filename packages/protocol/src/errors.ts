@@ -126,6 +126,10 @@ export const errorCodes = {
     status: 400,
     title: "The sign-on attempt is unknown, expired, already used, or was started in another browser",
   },
+  sso_public_url_required: {
+    status: 400,
+    title: "Set TESSERA_PUBLIC_URL: the redirect URI is built from the Host header only on loopback",
+  },
   sso_return_url_not_allowed: { status: 400, title: "The return URL is not allowed for this organisation" },
   sso_code_invalid: { status: 400, title: "The authorization or handover code is invalid, expired or already used" },
   sso_id_token_invalid: { status: 401, title: "The identity provider's ID token is not valid" },

@@ -65,6 +65,7 @@ async function createContext(config: Config, storage: StorageDialect, clock: Clo
     emailKey: await loadServerSecret(db, "email-key", clock.now()),
     loginThrottle: new AddressThrottle(clock),
     ssoStartThrottle: new AddressThrottle(clock, ssoStartsPerAddressPerMinute),
+    readiness: { listenersUp: true },
     metrics: createMetrics(async () => {
       const now = clock.now();
       const row = await db

@@ -20,4 +20,9 @@ export interface AppContext {
   loginThrottle: AddressThrottle;
   /** Per-address limit of single sign-on starts, each of which stores an attempt. */
   ssoStartThrottle: AddressThrottle;
+  /**
+   * Whether every listener of the roles served accepts connections. `serve()` clears it until its
+   * last listen() resolved; an app built without serve() (tests, embedders) listens on its own.
+   */
+  readiness: { listenersUp: boolean };
 }

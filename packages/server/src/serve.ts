@@ -47,6 +47,8 @@ export async function serve(config: Config, print: (line: string) => void = cons
     }),
   );
   const { app, ctx } = await buildApp({ config, storage });
+  // /readyz answers on the HTTP listener before the mutual-TLS ones are up: not ready until they are.
+  ctx.readiness.listenersUp = false;
   const started: FastifyInstance[] = [];
   const close = async () => {
     for (const instance of [...started, app]) await instance.close();
@@ -77,6 +79,7 @@ export async function serve(config: Config, print: (line: string) => void = cons
       await listenOn(km, config.kmMtlsAddr, settings.kmMtlsAddr.env);
       kmMtlsUrl = listeningUrl(km, "https", config.kmMtlsAddr);
     }
+    ctx.readiness.listenersUp = true;
     printBanner(print, config, { httpUrl, podMtlsUrl, kmMtlsUrl, tls }, created);
     return { app, ctx, httpUrl, podMtlsUrl, kmMtlsUrl, close };
   } catch (error) {

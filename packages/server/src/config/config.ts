@@ -4,6 +4,8 @@ import { defaultPasswordPolicy } from "../policies/policies.ts";
 import { assertPasswordRules, passwordLength } from "../user-sessions/password-rules.ts";
 
 export type ServerRole = "pod" | "keymanager" | "agent";
+/** Who may read `/metrics`: anyone, a token that may read the audit log, or nobody (no route). */
+export type MetricsAccess = "public" | "auditor" | "off";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface ListenAddress {
@@ -36,6 +38,7 @@ export interface Config {
   idleTimeoutMs: number;
   /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy); unset trusts none. */
   trustProxy: string | undefined;
+  metrics: MetricsAccess;
   /** Tessera's public base URL (no trailing slash), from which the SSO redirect URI is built. */
   publicUrl: string | undefined;
   /** Reject any Content-Type on the bodiless service-session authenticate calls (the letter of Symphony's reference). */
@@ -186,11 +189,20 @@ export const settings = {
     file: "trustProxy",
     description: "Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed",
   },
+  metrics: {
+    env: "TESSERA_METRICS",
+    flag: "--metrics",
+    file: "metrics",
+    default: "public",
+    description:
+      "Who may read /metrics: public (anyone who reaches the listener), auditor (a token granting audit:read) or off",
+  },
   publicUrl: {
     env: "TESSERA_PUBLIC_URL",
     flag: "--public-url",
     file: "publicUrl",
-    description: "Public base URL of this server, e.g. https://auth.example.com (SSO redirect URI: <URL>/sso/callback)",
+    description:
+      "Public base URL of this server, e.g. https://auth.example.com (SSO redirect URI: <URL>/sso/callback; unset: sign-on only on loopback hosts)",
   },
   sessionauthStrictContentType: {
     env: "TESSERA_SESSIONAUTH_STRICT_CONTENT_TYPE",
@@ -231,6 +243,7 @@ export const settings = {
 } as const satisfies Record<keyof Config, SettingSpec>;
 
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const metricsAccesses: readonly MetricsAccess[] = ["public", "auditor", "off"];
 const serverRoles: readonly ServerRole[] = ["pod", "keymanager", "agent"];
 
 export interface ConfigSources {
@@ -277,6 +290,7 @@ export function loadConfig({ argv = [], env = process.env }: ConfigSources = {})
     headersTimeoutMs,
     idleTimeoutMs: parseInteger(name("idleTimeoutMs"), raw("idleTimeoutMs") ?? "60000", 35_000, 3_600_000),
     trustProxy: raw("trustProxy"),
+    metrics: parseEnum(name("metrics"), raw("metrics") ?? "public", metricsAccesses),
     publicUrl: parsePublicUrl(name("publicUrl"), raw("publicUrl")),
     sessionauthStrictContentType: parseBoolean(
       name("sessionauthStrictContentType"),

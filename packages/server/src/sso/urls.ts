@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import type { AppContext } from "../context.ts";
+import { TesseraError } from "../errors/tessera-error.ts";
 
 const loopbackHosts = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
@@ -22,10 +23,26 @@ export function parseSecureUrl(value: string): URL | undefined {
   return undefined;
 }
 
-/** Tessera's callback as registered at the provider: from TESSERA_PUBLIC_URL, else from the request. */
+/**
+ * Tessera's callback as registered at the provider: from TESSERA_PUBLIC_URL, else from the
+ * request, but only for a loopback Host: any client chooses its Host header, and a redirect URI
+ * built from someone else's would send the provider's code there.
+ */
 export function redirectUriFor(ctx: AppContext, request: FastifyRequest): string {
-  const base = ctx.config.publicUrl ?? `${request.protocol}://${request.host}`;
-  return `${base}/sso/callback`;
+  if (ctx.config.publicUrl !== undefined) return `${ctx.config.publicUrl}/sso/callback`;
+  let hostname: string | undefined;
+  try {
+    hostname = new URL(`http://${request.host}`).hostname;
+  } catch {
+    hostname = undefined;
+  }
+  if (hostname === undefined || !isLoopbackHost(hostname)) {
+    throw new TesseraError(
+      "sso_public_url_required",
+      "Without TESSERA_PUBLIC_URL, single sign-on runs only on loopback hosts; set it to this server's public URL",
+    );
+  }
+  return `${request.protocol}://${request.host}/sso/callback`;
 }
 
 /** The callback URL to show admins, when the public URL is known. */

@@ -4,6 +4,7 @@ import { Browser } from "@tessera/test-kit/browser.ts";
 import { type ChildServer, oidcProviderScript, startChildServer } from "@tessera/test-kit/child-process.ts";
 import { createMember } from "@tessera/test-kit/fixtures.ts";
 import { startTestInstance, type TestInstance } from "@tessera/test-kit/instance.ts";
+import { rawRequest } from "@tessera/test-kit/raw-http.ts";
 
 const clientId = "tessera-abuse-client";
 const clientSecret = "oidc-client-secret-for-the-abuse-tests-0123456789";
@@ -114,6 +115,22 @@ describe("single sign-on under abuse", () => {
     // Once used, the state is spent for every browser.
     const replay = await browser.visit(stopped.url);
     assert.equal(replay.status, 400, replay.text);
+  });
+
+  it("without TESSERA_PUBLIC_URL, builds no redirect URI from a Host that is not loopback", async () => {
+    await tessera.clock.advanceSeconds(61);
+    const before = await storedAttempts();
+    for (const host of ["evil.example", "evil.example:443", "127.0.0.1.evil.example"]) {
+      const refused = await rawRequest(tessera.baseUrl, `/sso/${orgId}/login`, { headers: { host } });
+      assert.equal(refused.status, 400, `${host}: ${refused.text}`);
+      assert.equal(refused.body.code, "sso_public_url_required", host);
+    }
+    assert.equal(await storedAttempts(), before);
+    const { port } = new URL(tessera.baseUrl);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+      const started = await rawRequest(tessera.baseUrl, `/sso/${orgId}/login`, { headers: { host } });
+      assert.equal(started.status, 302, `${host}: ${started.text}`);
+    }
   });
 
   it("still signs in a browser after the throttles", async () => {
