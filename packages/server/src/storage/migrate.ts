@@ -6,6 +6,7 @@ import * as sso from "./migrations/003-sso.ts";
 import * as datafeeds from "./migrations/004-datafeeds.ts";
 import * as ssoHandoverBinding from "./migrations/005-sso-handover-binding.ts";
 import * as keyPairTokenUses from "./migrations/008-key-pair-token-uses.ts";
+import * as trustedCaKeyIds from "./migrations/008-trusted-ca-key-ids.ts";
 
 /** Ordered by name; a new migration is a new file plus one line here. */
 const migrations = {
@@ -15,6 +16,7 @@ const migrations = {
   "004-datafeeds": datafeeds,
   "005-sso-handover-binding": ssoHandoverBinding,
   "008-key-pair-token-uses": keyPairTokenUses,
+  "008-trusted-ca-key-ids": trustedCaKeyIds,
 };
 
 export async function migrateToLatest(dialect: StorageDialect): Promise<void> {
