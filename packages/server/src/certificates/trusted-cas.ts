@@ -3,7 +3,16 @@ import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
 import { TesseraError } from "../errors/tessera-error.ts";
-import { parseCertificatePem, type TrustAnchor } from "./client-chain.ts";
+import { readExtensions } from "./certificate-extensions.ts";
+import { type PresentedCertificate, parseCertificatePem, type TrustAnchor } from "./client-chain.ts";
+
+function readExtensionsOrNothing(certificate: X509Certificate) {
+  try {
+    return readExtensions(certificate);
+  } catch {
+    return undefined;
+  }
+}
 
 export interface TrustedCaView {
   id: number;
@@ -16,11 +25,39 @@ export interface TrustedCaView {
 const parsedByFingerprint = new Map<string, X509Certificate>();
 
 /**
- * Every org's trusted CAs, read from the database on each call so that an added or removed
- * CA takes effect on the next handshake of every node, with no restart.
+ * The trusted CAs that can issue a presented certificate, read from the database on each call so
+ * that an added or removed CA takes effect on the next handshake of every node. First those whose
+ * computed key identifier a presented certificate names, or that the client sent itself (by
+ * fingerprint): a look-alike CA (same subject and declared key identifier, another key) is never
+ * among them. Only when those do not reach a CA (an issuer whose key identifiers are not the
+ * usual SHA-1, or a leaf without authorityKeyIdentifier): the CAs named like an issuer.
  */
-export async function loadTrustAnchors(ctx: AppContext): Promise<TrustAnchor[]> {
-  const rows = await ctx.db.selectFrom("trusted_cas").select(["id", "org_id", "fingerprint"]).execute();
+export async function loadTrustAnchors(
+  ctx: AppContext,
+  presented: PresentedCertificate,
+  by: "key" | "name",
+): Promise<TrustAnchor[]> {
+  const certificates = [presented.leaf, ...presented.others];
+  const keyIds = certificates.flatMap((certificate) => {
+    const aki = readExtensionsOrNothing(certificate)?.authorityKeyId;
+    return aki ? [aki] : [];
+  });
+  const rows = await ctx.db
+    .selectFrom("trusted_cas")
+    .select(["id", "org_id", "fingerprint"])
+    .where((eb) =>
+      by === "key"
+        ? eb.or([
+            eb("fingerprint", "in", ["", ...presented.others.map((certificate) => certificate.fingerprint256)]),
+            eb("key_id", "in", ["", ...keyIds]),
+          ])
+        : eb(
+            "subject",
+            "in",
+            certificates.map((certificate) => certificate.issuer),
+          ),
+    )
+    .execute();
   const missing = rows.filter((row) => !parsedByFingerprint.has(row.fingerprint)).map((row) => row.id);
   if (missing.length > 0) {
     const pems = await ctx.db
@@ -71,12 +108,15 @@ export async function addTrustedCa(
   if (!certificate.ca) {
     throw new TesseraError("invalid_certificate", "The certificate is not a CA certificate (basicConstraints CA:TRUE)");
   }
+  const extensions = readExtensionsOrNothing(certificate);
+  if (!extensions) throw new TesseraError("invalid_certificate", "The certificate's extensions cannot be read");
   const now = ctx.clock.now();
   const row = {
     org_id: orgId,
     pem: certificate.toString(),
     subject: certificate.subject,
     fingerprint: certificate.fingerprint256,
+    key_id: extensions.computedKeyId,
     created_at: now,
   };
   return ctx.db.transaction().execute(async (trx) => {

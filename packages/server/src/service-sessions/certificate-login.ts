@@ -1,6 +1,6 @@
 import { TLSSocket } from "node:tls";
 import type { Role } from "@tessera/protocol";
-import { buildTrustedChain, readPresentedCertificate } from "../certificates/client-chain.ts";
+import { buildTrustedChain, readPresentedCertificate, type VerifiedChain } from "../certificates/client-chain.ts";
 import { validateClientPath } from "../certificates/path-validation.ts";
 import { loadTrustAnchors } from "../certificates/trusted-cas.ts";
 import type { AppContext } from "../context.ts";
@@ -38,7 +38,13 @@ export async function authenticateClientCertificate(
     ip,
   });
   return auditServiceLoginRefusal(ctx, attempt, async () => {
-    const chain = buildTrustedChain(presented, await loadTrustAnchors(ctx));
+    let chain: VerifiedChain;
+    try {
+      chain = buildTrustedChain(presented, await loadTrustAnchors(ctx, presented, "key"));
+    } catch (error) {
+      if (!(error instanceof TesseraError && error.code === "certificate_untrusted")) throw error;
+      chain = buildTrustedChain(presented, await loadTrustAnchors(ctx, presented, "name"));
+    }
     trustingOrgIds = chain.trustingOrgIds;
     validateClientPath(chain, ctx.clock.now());
     const account = await findServiceAccount(ctx, presented.commonName, chain.trustingOrgIds);

@@ -8,6 +8,7 @@ import * as ssoHandoverBinding from "./migrations/005-sso-handover-binding.ts";
 import * as homeOrgsAndInvitations from "./migrations/006-home-orgs-and-invitations.ts";
 import * as unknownEmailFailures from "./migrations/007-unknown-email-failures.ts";
 import * as keyPairTokenUses from "./migrations/008-key-pair-token-uses.ts";
+import * as trustedCaKeyIds from "./migrations/008-trusted-ca-key-ids.ts";
 import * as introspectionClients from "./migrations/009-introspection-clients.ts";
 
 /** Ordered by name; a new migration is a new file plus one line here. */
@@ -20,6 +21,7 @@ const migrations = {
   "006-home-orgs-and-invitations": homeOrgsAndInvitations,
   "007-unknown-email-failures": unknownEmailFailures,
   "008-key-pair-token-uses": keyPairTokenUses,
+  "008-trusted-ca-key-ids": trustedCaKeyIds,
   "009-introspection-clients": introspectionClients,
 };
 

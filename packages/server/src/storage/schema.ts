@@ -202,6 +202,8 @@ export interface TrustedCaTable {
   subject: string;
   /** SHA-256 of the DER, colon-separated upper-case hex (as node's X509Certificate prints it). */
   fingerprint: string;
+  /** SHA-1 (hex) of the CA's subject public key, computed (migration 008): what authorityKeyIdentifier names. */
+  key_id: string | null;
   created_at: CreatedAt;
 }
 
