@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { createApiKey } from "@tessera/test-kit/admin.ts";
 import { type CertificateKit, makeCertificateKit } from "@tessera/test-kit/certificates.ts";
@@ -34,12 +34,16 @@ describe("answers that carry a token are never cached", () => {
 
   const keyPairToken = () => {
     const nowSeconds = Math.floor(tessera.clock.now() / 1000);
-    return new SignJWT({})
-      .setProtectedHeader({ alg: "RS512" })
-      .setSubject("cache-bot")
-      .setIssuedAt(nowSeconds)
-      .setExpirationTime(nowSeconds + 300)
-      .sign(rsa.privateKey);
+    return (
+      new SignJWT({})
+        .setProtectedHeader({ alg: "RS512" })
+        .setSubject("cache-bot")
+        // Each login signs a token of its own: a key-pair token opens one session of each kind.
+        .setJti(randomUUID())
+        .setIssuedAt(nowSeconds)
+        .setExpirationTime(nowSeconds + 300)
+        .sign(rsa.privateKey)
+    );
   };
 
   before(async () => {
