@@ -62,7 +62,7 @@ export async function revokeOneSession(
   ip: string,
 ): Promise<void> {
   const live = await liveSessionsQuery(ctx, orgId, ctx.clock.now()).where("s.id", "=", sessionId).executeTakeFirst();
-  if (live) assertMayActOn(caller, live.role, "revoke a session");
+  if (live) assertMayActOn(caller, live.role, "revoke a session of an owner");
   const revoked = live ? await revokeSessions(ctx, { orgId, sessionId }, adminRevocation(caller, ip)) : 0;
   if (revoked === 0) throw new TesseraError("not_found", `No live session ${sessionId} in this organisation`);
 }
@@ -82,7 +82,7 @@ export async function revokeUserSessions(
     .where("user_id", "=", userId)
     .executeTakeFirst();
   if (!member) throw new TesseraError("not_found", `No user ${userId} in this organisation`);
-  assertMayActOn(caller, member.role, "revoke the sessions");
+  assertMayActOn(caller, member.role, "revoke the sessions of an owner");
   return revokeSessions(ctx, { orgId, userId }, adminRevocation(caller, ip));
 }
 

@@ -28,7 +28,7 @@ export async function createApiKey(
     .where("accepted_at", "is not", null)
     .executeTakeFirst();
   if (!membership) throw new TesseraError("not_found", `No org user ${input.orgUserId} in this organisation`);
-  assertMayActOn(caller, membership.role, "create a key that acts as the membership");
+  assertMayActOn(caller, membership.role, "create a key that acts as the membership of an owner");
   const apiKey = generateToken("apiKey");
   const now = ctx.clock.now();
   const id = await ctx.db.transaction().execute(async (trx) => {
@@ -99,7 +99,7 @@ export async function revokeApiKey(
       .where("k.org_id", "=", orgId)
       .where("k.revoked_at", "is", null)
       .executeTakeFirst();
-    if (target) assertMayActOn(caller, target.role, "revoke an API key");
+    if (target) assertMayActOn(caller, target.role, "revoke an API key of an owner");
     const revoked = await trx
       .updateTable("api_keys")
       .set({ revoked_at: now })

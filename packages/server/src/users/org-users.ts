@@ -1,5 +1,6 @@
 import type { CreateOrgUserRequest, OrgUser, Role, UpdateOrgUserRequest } from "@tessera/protocol";
 import type { Kysely } from "kysely";
+import { assertMayActOn } from "../access/owner-guard.ts";
 import type { Principal } from "../access/principal.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { AppContext } from "../context.ts";
@@ -91,12 +92,6 @@ function assertRoleFitsKind(role: Role, kind: UserKind): void {
   }
 }
 
-function assertMayGrant(caller: Principal, role: Role): void {
-  if (role === "owner" && caller.role !== "owner") {
-    throw new TesseraError("forbidden", "Only an owner may grant the owner role");
-  }
-}
-
 function validateNewUserInput(input: CreateOrgUserRequest): UserKind {
   const kind = input.kind ?? "person";
   assertRoleFitsKind(input.role, kind);
@@ -131,7 +126,7 @@ export async function createOrgUser(
   ip: string,
 ): Promise<OrgUser> {
   const kind = validateNewUserInput(input);
-  assertMayGrant(caller, input.role);
+  assertMayActOn(caller, input.role, "grant the owner role");
   const email = input.email.toLowerCase();
   let passwordHash: string | null = null;
   if (input.password !== undefined) {
@@ -253,7 +248,7 @@ export async function updateOrgUser(
     if (target.acceptedAt === null) throw new TesseraError("invitation_pending");
     if (input.role !== undefined) {
       assertRoleFitsKind(input.role, target.kind);
-      assertMayGrant(caller, input.role);
+      assertMayActOn(caller, input.role, "grant the owner role");
     }
     if (target.role === "owner" && caller.role !== "owner") {
       throw new TesseraError("forbidden", "Only an owner may change an owner");
